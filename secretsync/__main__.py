@@ -1,0 +1,3 @@
+from secretsync.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""The detector interface shared by secretsync's scanner and the plugins in detectors/.
+
+A detector looks at one scalar value together with the context the parser found for it and
+yields the spans of that value which are account-specific. Context decides ambiguous shapes: a
+UUID under `tunnel:` is a Cloudflare tunnel id; the same UUID under `metadata.uid` is nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where a value sits. Every field is optional so detectors can be tested from a line."""
+
+    key: str | None = None
+    """The nearest mapping key above the value (`clientId`), or the key of an embedded
+    `key = value` / `KEY=value` / `"key": value` line."""
+    key_path: KeyPath = ()
+    """Keys from the document root, sequence indexes as ints: ('global', 'tailscale', 'clientId')."""
+    env_name: str | None = None
+    """The environment variable this value feeds: `- name: X` beside `value:`, or a dotenv key."""
+    kind: str | None = None
+    """The Kubernetes `kind` of the YAML document, when it has one."""
+    api_version: str | None = None
+    path: str = ""
+    """The file, relative to the scanned root, `/`-separated."""
+    embedded: str | None = None
+    """Set when the value was found inside a block scalar: cloudflared, json, hcl, ini, dotenv."""
+    text_fallback: bool = False
+    """True when the file did not parse (or is a Helm template) and was read as text lines."""
+
+    @property
+    def keys_lower(self) -> tuple[str, ...]:
+        return tuple(k.lower() for k in self.key_path if isinstance(k, str))
+
+    @property
+    def key_lower(self) -> str:
+        return (self.key or "").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """`value[start:end]` is account-specific according to detector `detector`."""
+
+    detector: str
+    start: int
+    end: int
+
+
+class Detector(Protocol):
+    """One kind of value. `id` is stable kebab-case, used in output, config and suppressions."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def prefilter(self) -> re.Pattern[str]:
+        """A cheap pattern over raw file text. A file where no detector's prefilter matches is
+        never parsed, so it must match wherever `find` could fire (the value's shape, or the
+        context keyword for context-only shapes)."""
+        ...
+
+    def find(self, value: str, ctx: Context) -> Iterable[Hit]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A value and its context, with the detector ids that must fire (empty: nothing may)."""
+
+    value: str
+    ctx: Context = field(default_factory=Context)
+    expect: frozenset[str] = frozenset()
+    why: str = ""
+
+
+def whole(detector: str, value: str) -> Iterator[Hit]:
+    """A hit covering the whole value."""
+    yield Hit(detector, 0, len(value))
+
+
+ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
