@@ -50,3 +50,11 @@ class RewriteError(SecretsyncError):
 
 class ConflictError(SecretsyncError):
     """Doppler holds a different value under a name we would write."""
+
+
+class DopplerHTTPError(DopplerError):
+    """Doppler answered with an error status; `status` is the HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
