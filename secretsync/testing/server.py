@@ -203,7 +203,8 @@ class DopplerTestServer:
         self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="doppler-test-server", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name="doppler-test-server",
+            daemon=True,
         )
         self._thread.start()
         return self
