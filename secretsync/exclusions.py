@@ -54,7 +54,7 @@ def skip_value(value: str) -> bool:
         return True
     if v.startswith(_VENDOR_EXAMPLES):
         return True
-    if _SOPS.match(v) or v.startswith("AgB") and len(v) > 200:  # SOPS / SealedSecret ciphertext
+    if _SOPS.match(v) or (v.startswith("AgB") and len(v) > 200):  # SOPS / SealedSecret ciphertext
         return True
     if "{{" in v or "${" in v or "$(" in v:
         # A template expression: only skip when the whole value is made of expressions and

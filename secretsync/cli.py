@@ -1,0 +1,137 @@
+"""The command line: parse arguments, call the pipeline, map errors to exit codes.
+
+Exit codes: 0 nothing found / success, 1 findings (or a failed check), 2 usage or configuration
+error, 3 unexpected error (a bug), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from secretsync import __version__
+from secretsync.errors import (
+    EXIT_BUG,
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    SecretsyncError,
+    UsageError,
+)
+
+app = typer.Typer(
+    name="secretsync",
+    help="Find account-specific values in GitOps trees, move them to Doppler, and verify.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"verbose": False}
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"secretsync {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Explain more on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    _state["verbose"] = verbose
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories to scan.")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write the report here, not stdout.")] = None,
+    baseline: Annotated[Path | None, typer.Option("--baseline",
+                                                  help="Suppress findings recorded here.")] = None,
+    update_baseline: Annotated[bool, typer.Option(
+        "--update-baseline", help="Record every current finding in --baseline and exit 0.")] = False,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", help="Glob of paths to skip (repeatable).")] = None,
+    max_file_size: Annotated[int, typer.Option(
+        "--max-file-size", help="Skip (and report) files larger than this many bytes.")] = 8 << 20,
+    progress: Annotated[bool, typer.Option(
+        "--progress/--no-progress", help="Progress bar on stderr (only when it is a terminal).")
+    ] = True,
+) -> None:
+    """Scan YAML trees for account-specific values. Exit 1 when anything is found."""
+    from secretsync.commands.scan import run
+
+    code = run(paths, fmt=fmt.value, output=output, baseline_path=baseline,
+               update_baseline=update_baseline, excludes=tuple(exclude or ()),
+               max_bytes=max_file_size, progress=progress)
+    raise typer.Exit(code)
+
+
+def _register_optional() -> None:
+    try:
+        from secretsync.commands import doppler_cmds
+    except ImportError:  # pragma: no cover - during development only
+        return
+    doppler_cmds.register(app)
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_cli(argv))
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code; every failure is mapped, none escapes raw."""
+    try:
+        rv = app(args=argv, standalone_mode=False, prog_name="secretsync")
+        if isinstance(rv, int):
+            return rv
+    except SecretsyncError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - mapped to exit 3, never re-raised raw
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            # typer's (click's) usage errors: bad option, missing argument.
+            exc.show()
+            return EXIT_USAGE
+        # A bug: say so without echoing anything that might hold a value
+        typer.echo(
+            f"secretsync {__version__} hit an unexpected error ({type(exc).__name__}). "
+            "This is a bug: please report it with the command you ran "
+            "(the message is withheld because it may contain file content).",
+            err=True,
+        )
+        if _state["verbose"]:
+            import traceback
+
+            # Frames and line numbers only: exception messages and locals can hold values.
+            for fr in traceback.extract_tb(exc.__traceback__):
+                typer.echo(f"  {fr.filename}:{fr.lineno} in {fr.name}", err=True)
+        return EXIT_BUG
+    return EXIT_OK
+
+
+__all__ = ["EXIT_FINDINGS", "EXIT_USAGE", "UsageError", "app", "main", "run_cli"]

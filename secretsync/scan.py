@@ -1,0 +1,205 @@
+"""The scan stage: files -> parsed documents -> findings.
+
+A file is decoded and every detector's raw-text prefilter is tried first; a file no prefilter
+matches is never parsed (most files of a real repository hold nothing), and in a file that is
+parsed only the detectors whose prefilter matched run on its scalars.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from secretsync import documents
+from secretsync.baseline import Baseline
+from secretsync.detection import Detector
+from secretsync.documents import LineIndex, ParsedFile
+from secretsync.environments import EnvResolver
+from secretsync.exclusions import skip_context, skip_value
+from secretsync.group import group
+from secretsync.models import Finding, ScanResult, dotted
+from secretsync.walk import DEFAULT_MAX_BYTES, SourceFile, walk
+
+_IGNORE = re.compile(r"secretsync:ignore(?:\[(?P<ids>[a-z0-9,\s-]*)\])?")
+_GENERIC_IDS = frozenset({"generic-secret"})
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    excludes: tuple[str, ...] = ()
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    findings: tuple[Finding, ...]
+    warnings: tuple[str, ...]
+    parsed: ParsedFile | None
+    suppressed: int = 0
+
+
+def _suppressed(lines: list[str], line: int, detector: str) -> bool:
+    """`# secretsync:ignore[id,...]` on the finding's line or alone on the line above."""
+    candidates = [lines[line - 1]] if 0 < line <= len(lines) else []
+    if line >= 2 and lines[line - 2].lstrip().startswith("#"):
+        candidates.append(lines[line - 2])
+    for text in candidates:
+        for m in _IGNORE.finditer(text):
+            ids = m.group("ids")
+            if ids is None or detector in {i.strip() for i in ids.split(",")}:
+                return True
+    return False
+
+
+def location_fingerprint(path: str, key: str, detector: str, n: int) -> str:
+    """Stable across line moves and value-free: path, place in the document, detector, and the
+    ordinal among identical places."""
+    raw = f"secretsync/v1\0{path}\0{key}\0{detector}\0{n}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> FileScan:
+    if b"\0" in data[:8192]:
+        return FileScan((), (f"{src.rel}: binary file skipped",), None)
+    try:
+        text = data.decode("utf-8", errors="surrogateescape")
+    except Exception:  # pragma: no cover - surrogateescape does not raise
+        text = data.decode("latin-1")
+    active = [d for d in detectors if d.prefilter.search(text)]
+    if not active:
+        return FileScan((), (), None)
+    pf, warnings = documents.parse(src.rel, data, template=src.template)
+    idx = LineIndex(pf.text)
+    lines = pf.text.split("\n")
+    # One finding per span of the file: the most specific detector and context win.
+    best: dict[tuple[int, int], tuple[int, Finding]] = {}
+    for s in pf.scalars:
+        value = s.value
+        if skip_value(value) or skip_context(s.ctx):
+            continue
+        hits = [h for d in active for h in d.find(value, s.ctx)]
+        if not hits:
+            continue
+        # A hit inside another hit of the same scalar (an account id inside an R2 endpoint)
+        # is the same secret, reported once.
+        hits = [h for h in hits if not any(
+            o is not h and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
+            for o in hits)]
+        for h in hits:
+            secret = value[h.start:h.end]
+            if skip_value(secret):
+                continue
+            if s.style in ("plain", "embedded", "text", "comment") and value == pf.text[s.start:s.end]:
+                a = s.start + h.start
+            else:
+                a = pf.text.find(secret, s.start, max(s.end, s.start + 1))
+                if a < 0:
+                    a = s.start
+            b = a + len(secret)
+            line, col = idx.pos(a)
+            eline, ecol = idx.pos(b)
+            whole = h.start == 0 and h.end == len(value) and s.style not in ("embedded", "comment")
+            rank = (0 if h.detector in _GENERIC_IDS else 2) + (1 if s.style == "embedded" else 0)
+            f = Finding(
+                path=src.rel, line=line, column=col, end_line=eline, end_column=ecol,
+                start=a, end=b, key_path=s.ctx.key_path, detector=h.detector, value=secret,
+                style=s.style, whole=whole, env_name=s.ctx.env_name, kind=s.ctx.kind, doc=s.doc,
+                context=s.ctx.key or "",
+            )
+            prev = best.get((a, b))
+            if prev is None or rank > prev[0]:
+                best[(a, b)] = (rank, f)
+    out: list[Finding] = []
+    suppressed = 0
+    seen: dict[tuple[str, str, str], int] = {}
+    for _, f in sorted(best.values(), key=lambda rf: (rf[1].start, rf[1].detector)):
+        if _suppressed(lines, f.line, f.detector):
+            suppressed += 1
+            continue
+        place = dotted(f.key_path) or f"~{f.context}"
+        n = seen.get((place, f.detector, f.style), 0)
+        seen[(place, f.detector, f.style)] = n + 1
+        out.append(replace(f, fingerprint=location_fingerprint(f.path, place, f.detector, n)))
+    return FileScan(tuple(out), tuple(warnings), pf, suppressed)
+
+
+def list_files(roots: Sequence[Path], opts: ScanOptions) -> tuple[Path, list[SourceFile], list[str]]:
+    base, files, skipped = walk(roots, excludes=opts.excludes, max_bytes=opts.max_bytes)
+    return base, files, [f"{s.rel}: {s.reason}" for s in skipped]
+
+
+def run_scan(
+    roots: Sequence[Path],
+    opts: ScanOptions,
+    *,
+    baseline: Baseline | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_files: Callable[[int, int], None] | None = None,
+) -> tuple[ScanResult, list[Finding]]:
+    """The whole scan. Returns the result (baselined findings removed) and every finding before
+    the baseline (what `--update-baseline` records)."""
+    from secretsync.detectors import is_dev_value, load_detectors
+
+    base, files, warnings = list_files(roots, opts)
+    if on_files is not None:
+        on_files(len(files), sum(f.path.stat().st_size for f in files))
+    detectors = load_detectors()
+    cache: dict[str, ParsedFile | None] = {}
+    by_rel = {f.rel: f for f in files}
+    findings: list[Finding] = []
+    parsed = nbytes = suppressed = 0
+    for src in files:
+        try:
+            data = src.path.read_bytes()
+        except OSError as exc:
+            warnings.append(f"{src.rel}: cannot read ({exc.strerror})")
+            continue
+        nbytes += len(data)
+        fs = scan_file(src, data, detectors)
+        findings.extend(fs.findings)
+        warnings.extend(fs.warnings)
+        suppressed += fs.suppressed
+        if fs.parsed is not None:
+            parsed += 1
+            # Keep parsed files only where environments may need them again.
+            if fs.findings or src.rel.endswith(("kustomization.yaml", "kustomization.yml")):
+                cache[src.rel] = fs.parsed
+        if progress is not None:
+            progress(len(data))
+
+    def load(rel: str) -> ParsedFile | None:
+        if rel not in cache:
+            src = by_rel.get(rel)
+            pf = None
+            if src is not None and not src.template:
+                try:
+                    pf = documents.parse(rel, src.path.read_bytes())[0]
+                except OSError:
+                    pf = None
+            cache[rel] = pf
+        return cache[rel]
+
+    resolver = EnvResolver([f.rel for f in files], load)
+    resolved = [g for f in findings for g in resolver.resolve(f, is_dev_value)]
+    resolved = [
+        f if f.detector != "env-leak" else replace(
+            f, fingerprint=location_fingerprint(f.path, f.fingerprint, "env-leak", 0))
+        for f in resolved
+    ]
+    all_findings, _ = group(resolved, is_dev_value)
+    kept = all_findings
+    baselined = 0
+    if baseline is not None:
+        kept = [f for f in all_findings if not baseline.contains(f)]
+        baselined = len(all_findings) - len(kept)
+    kept_final, secrets_ = group(kept, is_dev_value)
+    result = ScanResult(
+        root=str(base), findings=tuple(kept_final), secrets=tuple(secrets_),
+        warnings=tuple(warnings), files_scanned=len(files), files_parsed=parsed,
+        bytes_scanned=nbytes, suppressed=suppressed, baselined=baselined,
+        environments=resolver.tree_envs,
+    )
+    return result, all_findings
