@@ -84,11 +84,17 @@ def scan(
 
 
 def _register_optional() -> None:
-    try:
-        from secretsync.commands import doppler_cmds
-    except ImportError:  # pragma: no cover - during development only
-        return
-    doppler_cmds.register(app)
+    """Command groups in secretsync/commands/ that add themselves with `register(app)`."""
+    import importlib
+
+    for name in ("doppler_cmds", "remediate", "verify"):
+        try:
+            module = importlib.import_module(f"secretsync.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"secretsync.commands.{name}":
+                raise
+            continue
+        module.register(app)
 
 
 _register_optional()
