@@ -5,24 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from doppler_helpers import FakeSleep
 
 from secretsync.doppler.client import ClientSettings, DopplerClient, RetryPolicy
 from secretsync.testing import DopplerTestServer
-
-
-class FakeSleep:
-    """Records requested sleeps and advances a fake clock instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.calls: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture

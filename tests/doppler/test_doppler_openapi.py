@@ -14,9 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from secretsync.doppler.client import ClientSettings, DopplerClient
-from secretsync.doppler.interface import ChangeRequest
+from secretsync.doppler.interface import ChangeRequest, ConfigRef
 from secretsync.push import push
-from secretsync.doppler.interface import ConfigRef
 from secretsync.testing import DopplerTestServer
 
 SPEC_PATH = Path(__file__).parents[2] / ".." / "shared" / "doppler" / "openapi.json"
