@@ -1,0 +1,82 @@
+"""secretsync's detectors: one module per provider, loaded only from this package.
+
+The registry is explicit (no discovery from paths or entry points) so that what runs is what
+was reviewed. Each provider module exports `DETECTORS` and `EXAMPLES`, plus detect-secrets plugin
+classes so it also works as `detect-secrets scan --plugin detectors/<name>.py`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+from secretsync.detection import Detector
+
+PROVIDERS = ("tailscale", "auth0", "cloudflare", "telegram", "generic")
+
+ENV_LEAK_ID = "env-leak"
+"""Reported by the scanner (not a detector): a dev value that production inherits."""
+
+
+def load_detectors(generic_settings: object | None = None) -> tuple[Detector, ...]:
+    """Every detector, in provider order. The generic detectors (detect-secrets built-ins) are
+    constructed anew on each call, with `generic_settings` (a `generic.GenericSettings`) or the
+    defaults, so two scans never share plugin state or detect-secrets' global settings."""
+    from secretsync.detectors import generic
+
+    out: list[Detector] = []
+    for name in PROVIDERS:
+        if name == "generic":
+            settings = generic_settings if generic_settings is not None else None
+            if settings is not None and not isinstance(settings, generic.GenericSettings):
+                raise TypeError("generic_settings must be a GenericSettings")
+            out.extend(generic.GenericDetectors(settings or generic.GenericSettings()).detectors)
+            continue
+        module = importlib.import_module(f"secretsync.detectors.{name}")
+        out.extend(module.DETECTORS)
+    return tuple(out)
+
+
+def _all_ids() -> frozenset[str]:
+    from secretsync.detectors import generic
+
+    ids = {ENV_LEAK_ID, *generic.GENERIC_IDS}
+    for name in PROVIDERS:
+        if name != "generic":
+            module = importlib.import_module(f"secretsync.detectors.{name}")
+            ids.update(d.id for d in module.DETECTORS)
+    return frozenset(ids)
+
+
+DETECTOR_IDS: frozenset[str] = _all_ids()
+
+# Environment words as a hostname label or a `-`/`_`-separated part of one: `dev-tenant`,
+# `api-staging.example.com`, `db.test.internal`. Not `devices` or `contest`.
+_DEV_WORDS = frozenset({"dev", "development", "staging", "stage", "stg", "test", "testing", "qa",
+                        "sandbox", "uat"})
+_LABEL_SPLIT = re.compile(r"[./:@?#=&]+")
+_PART_SPLIT = re.compile(r"[-_]+")
+# Ids and keys carry no environment in their text, whatever their random letters spell.
+_OPAQUE = frozenset({
+    "tailscale-oauth-client-id", "auth0-client-id", "auth0-client-secret",
+    "cloudflare-account-id", "cloudflare-tunnel-id", "cloudflare-tunnel-token",
+    "cloudflare-tunnel-credentials", "cloudflare-r2-endpoint", "cloudflare-api-token",
+    "telegram-bot-token", "telegram-chat-id", "tailscale-api-key", "tailscale-auth-key",
+    "tailscale-oauth-client-secret", "tailscale-scim-key", "tailscale-webhook-key",
+})
+
+
+def is_dev_value(detector_id: str, value: str) -> bool:
+    """True when the value itself says it belongs to a non-production environment.
+
+    The scanner's env-leak check uses this: a dev Auth0 tenant (`dev-xxx.us.auth0.com`) in a
+    base file that production inherits is the seed audit's finding 2.2.
+    """
+    if detector_id in _OPAQUE:
+        return False
+    for label in _LABEL_SPLIT.split(value.lower()):
+        if label in _DEV_WORDS:
+            return True
+        if any(part in _DEV_WORDS for part in _PART_SPLIT.split(label)):
+            return True
+    return False

@@ -1,0 +1,243 @@
+"""Building blocks shared by the provider modules: a pattern detector, context helpers, and the
+adapter that turns detectors into detect-secrets plugins.
+
+Imported absolutely (`secretsync.detectors._common`) because detect-secrets loads provider files
+by path, where relative imports fail. Names here that are not plugins start with `_` or are not
+BasePlugin subclasses with a concrete `secret_type`, so detect-secrets' loader skips them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from detect_secrets.plugins.base import RegexBasedDetector
+
+from secretsync.detection import Context, Detector, Hit
+from secretsync.exclusions import skip_context, skip_value
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+
+
+def norm(name: str | None) -> str:
+    """`AUTH0_CLIENT_ID`, `clientId`, `client-id` all become `clientid` (and `auth0clientid`)."""
+    return _NON_ALNUM.sub("", name.lower()) if name else ""
+
+
+def names(ctx: Context) -> tuple[str, ...]:
+    """The normalized names that describe a value: its key and the env var it feeds."""
+    out = []
+    if ctx.key:
+        out.append(norm(ctx.key))
+    if ctx.env_name:
+        out.append(norm(ctx.env_name))
+    return tuple(out)
+
+
+def path_has(ctx: Context, word: str) -> bool:
+    """True when `word` (normalized) is part of any key on the path, the key or the env name."""
+    if any(word in n for n in names(ctx)):
+        return True
+    return any(word in norm(k) for k in ctx.keys_lower)
+
+
+_REF_SUFFIXES = ("ref", "secretname", "existingsecret", "configmapname")
+
+
+def is_reference(ctx: Context) -> bool:
+    """A key on the path that names a Secret or points at a value (`clientSecretRef`,
+    `existingSecret`): what sits below it is a name or key, not the value itself. Wider than
+    exclusions.REFERENCE_KEYS, which only knows the exact Kubernetes/ESO spellings."""
+    return any(norm(k).endswith(_REF_SUFFIXES) for k in ctx.key_path if isinstance(k, str))
+
+
+def parent(ctx: Context) -> str:
+    """The normalized key above the value's own key (`tunnel` for `tunnel.id`)."""
+    keys = [k for k in ctx.key_path if isinstance(k, str)]
+    return norm(keys[-2]) if len(keys) >= 2 else ""
+
+
+def ci(word: str) -> str:
+    """A case-insensitive literal without re.I: Python's re keeps its fast literal scan for
+    character classes better than for IGNORECASE patterns over long texts."""
+    out = []
+    for ch in word:
+        if ch.isalpha():
+            out.append(f"[{ch.upper()}{ch.lower()}]")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class PatternDetector:
+    """A regex over the value, optionally gated by context and checked per match."""
+
+    id: str
+    description: str
+    prefilter: re.Pattern[str]
+    pattern: re.Pattern[str]
+    group: int = 0
+    needs: Callable[[Context], bool] | None = None
+    """Context gate, evaluated before the regex (cheap) so most scalars stop here."""
+    accept: Callable[[str, Context], bool] | None = None
+    quick: str | None = None
+    """A substring every match contains: a plain `in` test is far cheaper than a regex."""
+
+    def find(self, value: str, ctx: Context) -> Iterable[Hit]:
+        if self.quick is not None and self.quick not in value:
+            return ()
+        if self.needs is not None and (not self.needs(ctx) or is_reference(ctx)):
+            return ()
+        hits = []
+        for m in self.pattern.finditer(value):
+            text = m.group(self.group)
+            if text is None:
+                continue
+            if self.accept is None or self.accept(text, ctx):
+                hits.append(Hit(self.id, m.start(self.group), m.end(self.group)))
+        return hits
+
+
+# --- lines, for the detect-secrets adapter -------------------------------------------------
+
+_KV = re.compile(
+    r"""^\s*(?:-\s+)?(?:export\s+)?
+    (?P<q>["']?)(?P<key>[A-Za-z_][\w.\-/]*)(?P=q)
+    \s*(?::(?=[\s"'{\[]|$)|:=|=(?!=))[ \t]*""",
+    re.X,
+)
+_ITEM = re.compile(r"^\s*-\s+")
+_ENV_NAME = re.compile(r"""^\s*-?\s*name\s*:\s*["']?([A-Za-z_][A-Za-z0-9_]*)["']?\s*$""")
+_CHILD = re.compile(r"""^(\s*)(?:-\s+)?["']?([A-Za-z_][\w.\-/]*)["']?\s*:\s*(?:#.*)?$""")
+
+
+@dataclass(frozen=True, slots=True)
+class LineValue:
+    key: str | None
+    value: str
+    offset: int
+    """Where `value` starts in the line, so hits can be mapped back."""
+
+
+def parse_line(line: str) -> LineValue:
+    """Split `key: value`, `KEY=value`, `key = "value"`, `"key": "value",` or `- value`."""
+    key: str | None = None
+    start = 0
+    m = _KV.match(line)
+    if m:
+        key = m.group("key")
+        start = m.end()
+    else:
+        item = _ITEM.match(line)
+        if item:
+            start = item.end()
+    rest = line[start:]
+    # Leading whitespace of an unmatched line.
+    stripped = rest.lstrip()
+    start += len(rest) - len(stripped)
+    rest = stripped.rstrip()
+    if rest[:1] in ('"', "'"):
+        q = rest[0]
+        end = rest.find(q, 1)
+        if end > 0:
+            return LineValue(key, rest[1:end], start + 1)
+        return LineValue(key, rest[1:], start + 1)
+    comment = re.search(r"\s+#", rest)
+    if comment:
+        rest = rest[: comment.start()]
+    if key is not None and rest.endswith(","):
+        rest = rest[:-1].rstrip()
+    return LineValue(key, rest, start)
+
+
+def context_from_lines(line: str, before: Iterable[str]) -> Context:
+    """A Context from one line plus the lines above it (nearest last): the env var name of a
+    `- name: X` / `value:` pair and the parent mapping keys, which is what YAML gives a human."""
+    lv = parse_line(line)
+    env_name: str | None = None
+    indent = len(line) - len(line.lstrip(" -"))
+    parents: list[str] = []
+    prev = list(before)
+    if lv.key is not None and lv.key.lower() == "value" and prev:
+        em = _ENV_NAME.match(prev[-1])
+        if em:
+            env_name = em.group(1)
+    elif lv.key is not None and re.fullmatch(r"[A-Z_][A-Z0-9_]*", lv.key):
+        env_name = lv.key
+    for text in reversed(prev):
+        if not text.strip():
+            continue
+        cm = _CHILD.match(text)
+        if not cm:
+            continue
+        ind = len(cm.group(1))
+        if ind < indent:
+            parents.append(cm.group(2))
+            indent = ind
+            if ind == 0:
+                break
+    key_path: tuple[str | int, ...] = (*reversed(parents), *([lv.key] if lv.key else []))
+    return Context(key=lv.key, key_path=key_path, env_name=env_name, text_fallback=True)
+
+
+def run(detectors: Iterable[Detector], value: str, ctx: Context) -> Iterator[Hit]:
+    """Run detectors as the scanner does: exclusions first, then every detector."""
+    if skip_value(value) or skip_context(ctx):
+        return
+    for d in detectors:
+        yield from d.find(value, ctx)
+
+
+class LinePlugin(RegexBasedDetector):
+    """Adapter from a secretsync Detector to a detect-secrets plugin.
+
+    `secret_type` stays abstract here on purpose: detect-secrets registers every BasePlugin
+    subclass in a plugin file whose `secret_type` is concrete, and this base must not be one.
+    It derives from RegexBasedDetector rather than BasePlugin because detect-secrets'
+    `is_likely_id_string` filter drops findings of non-regex plugins on lines such as
+    `client_id: ...`, and context on exactly such keys is what these detectors rely on.
+    """
+
+    detector: ClassVar[Detector]
+    denylist: ClassVar[tuple[re.Pattern[str], ...]] = ()
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        lv = parse_line(string)
+        ctx = context_from_lines(string, ())
+        for hit in run((self.detector,), lv.value, ctx):
+            yield lv.value[hit.start : hit.end]
+
+    def analyze_line(
+        self,
+        filename: str,
+        line: str,
+        line_number: int = 0,
+        context: Any = None,
+        **kwargs: Any,
+    ) -> set[Any]:
+        # Overridden (not inherited) because BasePlugin.analyze_line reads detect-secrets'
+        # global settings to decide on verification; these plugins never verify.
+        from detect_secrets.core.potential_secret import PotentialSecret
+
+        before: list[str] = []
+        if context is not None:
+            before = list(context.lines[: context.target_index])
+        lv = parse_line(line)
+        ctx = context_from_lines(line, before)
+        out: set[Any] = set()
+        for hit in run((self.detector,), lv.value, ctx):
+            out.add(
+                PotentialSecret(
+                    type=self.secret_type,
+                    filename=filename,
+                    secret=lv.value[hit.start : hit.end],
+                    line_number=line_number,
+                )
+            )
+        return out

@@ -1,0 +1,327 @@
+"""Generic secrets through detect-secrets' built-in plugins, instantiated per scan.
+
+detect-secrets keeps its configuration in a process-wide singleton (`detect_secrets.settings`),
+which is neither thread-safe nor ours to change. So this module never reads or writes it: it
+constructs plugin instances itself (`GenericDetectors(settings)`) and only calls methods that do
+not consult global settings (`analyze_string` of the regex plugins, `calculate_shannon_entropy`
+of the entropy plugins). `BasePlugin.analyze_line` does read them and is never called.
+
+The entropy plugins are detect-secrets' main noise source on GitOps trees, so entropy counts only
+under a secret-ish key, as one id, `generic-secret`, after GitOps-aware exclusions.
+
+Usable as a detect-secrets plugin too (`GenericSecretPlugin`); the built-ins need no adapter.
+No `from __future__ import annotations` in provider modules: detect-secrets loads them by path
+without registering them in sys.modules, where dataclasses cannot resolve string annotations.
+"""
+
+import base64
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from detect_secrets.plugins import aws as _aws
+from detect_secrets.plugins import azure_storage_key as _azure
+from detect_secrets.plugins import basic_auth as _basic_auth
+from detect_secrets.plugins import discord as _discord
+from detect_secrets.plugins import github_token as _github
+from detect_secrets.plugins import gitlab_token as _gitlab
+from detect_secrets.plugins import high_entropy_strings as _entropy
+from detect_secrets.plugins import jwt as _jwt
+from detect_secrets.plugins import mailchimp as _mailchimp
+from detect_secrets.plugins import npm as _npm
+from detect_secrets.plugins import openai as _openai
+from detect_secrets.plugins import private_key as _private_key
+from detect_secrets.plugins import pypi_token as _pypi
+from detect_secrets.plugins import sendgrid as _sendgrid
+from detect_secrets.plugins import slack as _slack
+from detect_secrets.plugins import square_oauth as _square
+from detect_secrets.plugins import stripe as _stripe
+from detect_secrets.plugins import twilio as _twilio
+from secretsync.detectors._common import LinePlugin, is_reference, names, norm
+
+from secretsync.detection import Context, Detector, Example, Hit
+
+
+@dataclass(frozen=True, slots=True)
+class _Builtin:
+    """How one detect-secrets built-in maps to a secretsync detector."""
+
+    id: str
+    module: Any
+    class_name: str
+    prefilter: str
+    keyword_line: bool = False
+    """The plugin's pattern needs the key beside the value (`aws_secret_key = "..."`)."""
+
+
+# TelegramBotTokenDetector (ours is better), IPPublicDetector (public IPs are not secrets),
+# KeywordDetector and the entropy plugins used bare (the noise), and the keyword-generic IBM,
+# SoftLayer and Cloudant patterns (generic-secret covers them) are left out on purpose.
+_BUILTINS: tuple[_Builtin, ...] = (
+    _Builtin("aws-access-key", _aws, "AWSKeyDetector",
+             r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|[Aa][Ww][Ss]", keyword_line=True),
+    _Builtin("azure-storage-key", _azure, "AzureStorageKeyDetector", r"AccountKey="),
+    _Builtin("basic-auth-url", _basic_auth, "BasicAuthDetector", r"://[^\s/?#@]+@"),
+    _Builtin("discord-bot-token", _discord, "DiscordBotTokenDetector",
+             r"\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27}"),
+    _Builtin("github-token", _github, "GitHubTokenDetector", r"gh[pousr]_"),
+    _Builtin("gitlab-token", _gitlab, "GitLabTokenDetector",
+             r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-|GR1348941"),
+    _Builtin("jwt", _jwt, "JwtTokenDetector", r"eyJ"),
+    _Builtin("mailchimp-key", _mailchimp, "MailchimpDetector", r"-us[0-9]"),
+    _Builtin("npm-token", _npm, "NpmDetector", r":_authToken="),
+    _Builtin("openai-token", _openai, "OpenAIDetector", r"T3BlbkFJ"),
+    _Builtin("private-key", _private_key, "PrivateKeyDetector",
+             r"PRIVATE KEY|PuTTY-User-Key-File-2"),
+    _Builtin("pypi-token", _pypi, "PypiTokenDetector", r"pypi-AgE"),
+    _Builtin("sendgrid-key", _sendgrid, "SendGridDetector", r"SG\."),
+    _Builtin("slack-token", _slack, "SlackDetector", r"xox[abposr]-|hooks\.slack\.com"),
+    _Builtin("square-oauth-secret", _square, "SquareOAuthDetector", r"sq0csp-"),
+    _Builtin("stripe-key", _stripe, "StripeDetector", r"[rs]k_live_"),
+    _Builtin("twilio-key", _twilio, "TwilioKeyDetector", r"(?:AC|SK)[a-z0-9]{32}"),
+)
+
+GENERIC_SECRET_ID = "generic-secret"
+GENERIC_IDS: frozenset[str] = frozenset({GENERIC_SECRET_ID, *(b.id for b in _BUILTINS)})
+
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?-----END [A-Z0-9 ]*-----",
+                        re.S)
+_PUNCT_EDGES = " \t\"'=:"
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinDetector:
+    """One detect-secrets regex plugin instance behind the secretsync Detector interface."""
+
+    id: str
+    description: str
+    prefilter: re.Pattern[str]
+    plugin: Any
+    keyword_line: bool = False
+
+    def find(self, value: str, ctx: Context) -> Iterable[Hit]:
+        # The prefilter doubles as a cheap gate per value: it is a necessary condition.
+        if not self.prefilter.search(value) and not (
+            self.keyword_line and ctx.key and self.prefilter.search(ctx.key)
+        ):
+            return ()
+        if self.id == "private-key":
+            blocks = [Hit(self.id, m.start(), m.end()) for m in _PEM_BLOCK.finditer(value)]
+            if blocks:
+                return blocks
+        hits = dict.fromkeys(self._spans(value, 0))
+        if self.keyword_line and ctx.key:
+            prefix = f'{ctx.key} = "'
+            for start, end in self._spans(f'{prefix}{value}"', len(prefix)):
+                if 0 <= start < end <= len(value):
+                    hits.setdefault((start, end))
+        return [Hit(self.id, s, e) for s, e in sorted(hits)]
+
+    def _spans(self, text: str, offset: int) -> list[tuple[int, int]]:
+        # analyze_string decides validity (the JWT plugin checks the JSON, for instance) but
+        # yields only text; the plugin's own patterns give the positions.
+        valid = set(self.plugin.analyze_string(text))
+        if not valid:
+            return []
+        out = []
+        for regex in self.plugin.denylist:
+            for m in regex.finditer(text):
+                if not any(g in valid for g in (m.group(0), *m.groups()) if g):
+                    continue
+                start, end = m.span()
+                g1 = m.group(1) if regex.groups else None
+                # A capture group inside the match is the secret (the password of a URL);
+                # one at the start is a prefix alternation (`(ghp|gho)_...`), not the secret.
+                if g1 is not None and len(g1) >= 8 and m.start(1) > m.start():
+                    start, end = m.span(1)
+                while start < end and text[start] in _PUNCT_EDGES:
+                    start += 1
+                while end > start and text[end - 1] in _PUNCT_EDGES:
+                    end -= 1
+                if end > start:
+                    out.append((start - offset, end - offset))
+        return out
+
+
+DEFAULT_KEYWORDS: tuple[str, ...] = (
+    "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "apikey",
+    "privatekey", "accesskey", "secretkey", "authkey", "masterkey", "encryptionkey",
+    "signingkey", "credential", "credentials", "dsn", "connectionstring",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GenericSettings:
+    """Per-scan configuration of the generic detectors; nothing here is global."""
+
+    base64_limit: float = 3.0
+    """Shannon entropy (bits/char, detect-secrets' formula) a mixed value needs under a
+    secret-ish key. Lower than detect-secrets' 4.5 because the key already says "secret"."""
+    hex_limit: float = 2.5
+    min_length: int = 8
+    keywords: tuple[str, ...] = DEFAULT_KEYWORDS
+    """Normalized key/env-name endings that make a key secret-ish (`DB_PASSWORD`, `apiKey`)."""
+    disabled: frozenset[str] = frozenset()
+
+
+_NUMBERISH = re.compile(
+    r"^[-+]?(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?:[KMGTPE]i?|[kmgtpe]i?|[KMGT]B|ms|us|ns|s|m|h|d|w|y|%)?$"
+    r"|^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h|d|w))+$"
+)
+_DNS_NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$|^[A-Z]+$")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)|^[\w.-]+/[\w./-]+\.(?:json|ya?ml|pem|key|crt|"
+                   r"txt|conf|cfg|ini|toml|env|p12|pfx|jks)$")
+_SENTENCE = re.compile(r"\S\s+\S")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def _not_a_secret_value(value: str, min_length: int) -> bool:
+    v = value.strip()
+    return (
+        len(v) < min_length
+        or bool(_NUMBERISH.match(v))
+        or bool(_URL.match(v))
+        or bool(_PATH.match(v))
+        or bool(_ENV_NAME.match(v))
+        or (("-" in v or "." in v) and bool(_DNS_NAME.match(v)))
+        or bool(_SENTENCE.search(v))
+        or v.lower() in ("true", "false", "yes", "no", "null", "none")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GenericSecretDetector:
+    """A high-entropy literal under a secret-ish key: detect-secrets' entropy plugins, gated."""
+
+    settings: GenericSettings
+    base64: Any
+    hex: Any
+    prefilter: re.Pattern[str]
+    id: str = GENERIC_SECRET_ID
+    description: str = "High-entropy literal under a secret-ish key (password, token, ...)"
+
+    def find(self, value: str, ctx: Context) -> Iterable[Hit]:
+        ns = names(ctx)
+        if not any(n.endswith(self.settings.keywords) for n in ns):
+            return ()
+        if is_reference(ctx) or _not_a_secret_value(value, self.settings.min_length):
+            return ()
+        v = value.strip()
+        if norm(v) in ns or norm(v).endswith(self.settings.keywords):
+            return ()  # `password: password`, `token: AUTH_TOKEN`-style echoes of the key
+        if _HEX.match(v):
+            ok = self.hex.calculate_shannon_entropy(v) >= self.settings.hex_limit
+        else:
+            ok = self.base64.calculate_shannon_entropy(v) >= self.settings.base64_limit
+        if not ok:
+            return ()
+        start = value.find(v)
+        return (Hit(self.id, start, start + len(v)),)
+
+
+def _keyword_prefilter(keywords: Iterable[str]) -> re.Pattern[str]:
+    # Normalization drops separators, so `api_key`, `API-KEY`, `apiKey` must all match here.
+    parts = sorted({re.escape(k[0]) + "".join(rf"[^A-Za-z0-9\n]*{re.escape(c)}" for c in k[1:])
+                    for k in keywords})
+    return re.compile("(?i:" + "|".join(parts) + ")")
+
+
+@dataclass(frozen=True, slots=True)
+class GenericDetectors:
+    """A fresh, independent set of generic detectors: one per scan (or per thread)."""
+
+    settings: GenericSettings = field(default_factory=GenericSettings)
+    detectors: tuple[Detector, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        out: list[Detector] = []
+        for b in _BUILTINS:
+            if b.id in self.settings.disabled:
+                continue
+            cls = getattr(b.module, b.class_name)
+            out.append(BuiltinDetector(
+                id=b.id,
+                description=f"{cls.secret_type} (detect-secrets {b.class_name})",
+                prefilter=re.compile(b.prefilter),
+                plugin=cls(),
+                keyword_line=b.keyword_line,
+            ))
+        if GENERIC_SECRET_ID not in self.settings.disabled:
+            out.append(GenericSecretDetector(
+                settings=self.settings,
+                base64=_entropy.Base64HighEntropyString(limit=min(self.settings.base64_limit,
+                                                                  8.0)),
+                hex=_entropy.HexHighEntropyString(limit=min(self.settings.hex_limit, 8.0)),
+                prefilter=_keyword_prefilter(self.settings.keywords),
+            ))
+        object.__setattr__(self, "detectors", tuple(out))
+
+
+DETECTORS: tuple[Detector, ...] = GenericDetectors().detectors
+"""A default set for uniformity with the other modules; scans should build their own."""
+
+
+def _c(key: str | None = None, *path: str | int, env: str | None = None) -> Context:
+    return Context(key=key, key_path=(*path, key) if key else tuple(path), env_name=env)
+
+
+def _b64(doc: dict[str, Any]) -> str:
+    raw = json.dumps(doc, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+_JWT = (_b64({"alg": "HS256", "typ": "JWT"}) + "." + _b64({"sub": "svc", "iat": 1700000000})
+        + ".Qm9ndXNTaWduYXR1cmVGb3JUZXN0c09ubHkxMjM0NTY")
+_PEM = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
+        "-----END OPENSSH PRIVATE KEY-----\n")
+_PW = "Vx8#qL2!mZ9@rT4$"
+EXAMPLES: tuple[Example, ...] = (
+    Example("AKIA" + "Q3RZ7XKD4M2N8PLW", _c("accessKeyId", "aws"), frozenset({"aws-access-key"})),
+    Example("wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "Q7Lr2ZxP9v", _c("aws_secret_access_key"),
+            frozenset({"aws-access-key", "generic-secret"}), "the key-anchored AWS pattern"),
+    Example("AKIAIOSFODNN7EXAMPLE", _c("accessKeyId"), frozenset(), "AWS docs example"),
+    Example(_PEM, _c("id_ed25519", "stringData"), frozenset({"private-key"}), "the whole block"),
+    Example("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 host", _c("ssh_known_hosts"), frozenset(),
+            "a public host key"),
+    Example(_JWT, _c("bearer"), frozenset({"jwt"})),
+    Example("ghp_" + "R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s00", _c("GITHUB_TOKEN"),
+            frozenset({"github-token", "generic-secret"}), "also a literal under a token key"),
+    Example("xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", _c("url"),
+            frozenset({"slack-token"})),
+    Example("https://hooks.slack.com/services/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",
+            _c("webhook"), frozenset({"slack-token"})),
+    Example("sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", _c("stripeKey"), frozenset({"stripe-key"})),
+    Example("postgresql://app:S3cr3tPassw0rd@db.internal:5432/app", _c("DATABASE_URL"),
+            frozenset({"basic-auth-url"}), "the password part is hit"),
+    Example("postgresql://db.internal:5432/app", _c("DATABASE_URL"), frozenset()),
+    Example(_PW, _c("password", "postgresql", "auth"), frozenset({"generic-secret"})),
+    Example("q7Lr2ZxP9vKm4TnW8cYb", _c("value", env="API_TOKEN"), frozenset({"generic-secret"})),
+    Example("q7Lr2ZxP9vKm4TnW8cYb", _c("client_secret", "oidc"), frozenset({"generic-secret"})),
+    Example("q7Lr2ZxP9vKm4TnW8cYb", _c("description"), frozenset(), "no secret-ish key"),
+    Example("my-app-secret", _c("secret"), frozenset(), "a Kubernetes resource name"),
+    Example("q7Lr2ZxP9vKm4TnW8cYb", _c("passwordSecretRef"), frozenset(), "a reference key"),
+    Example("db-credentials", _c("existingSecret", "auth"), frozenset(), "a reference"),
+    Example("/etc/secrets/token", _c("tokenFile"), frozenset(), "no keyword ending, a path"),
+    Example("/var/run/secrets/kubernetes.io/serviceaccount/token", _c("token"), frozenset(),
+            "a path"),
+    Example("https://auth.example.com/oauth/token", _c("token"), frozenset(), "a URL"),
+    Example("true", _c("password"), frozenset(), "a boolean"),
+    Example("3600s", _c("tokenTTL"), frozenset(), "a duration, no keyword ending"),
+    Example("1h30m", _c("token"), frozenset(), "a duration"),
+    Example("512Mi", _c("secret"), frozenset(), "a size"),
+    Example("POSTGRES_PASSWORD", _c("passwordKey"), frozenset(), "no keyword ending"),
+    Example("POSTGRES_PASSWORD", _c("password"), frozenset(), "an env var name"),
+    Example("s3cr3t", _c("password"), frozenset(), "shorter than 8"),
+    Example("aaaaaaaaaaaa", _c("password"), frozenset(), "no entropy"),
+    Example("Used to sign session cookies", _c("secret"), frozenset(), "a sentence"),
+)
+
+
+class GenericSecretPlugin(LinePlugin):
+    secret_type = "Secret under a secret-ish key (secretsync)"
+    detector = GenericDetectors(GenericSettings(disabled=GENERIC_IDS - {GENERIC_SECRET_ID})
+                                ).detectors[0]
