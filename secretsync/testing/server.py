@@ -713,6 +713,10 @@ class _Handler(BaseHTTPRequestHandler):
         payload: Any = b""
         extra: dict[str, str] = {}
         drop = False
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(raw_body) if raw_body else None
+            if isinstance(parsed, dict):
+                body_names = _names_in_body(parsed)
         try:
             faults = srv.faults
             if faults._take("slow_count"):
@@ -736,8 +740,6 @@ class _Handler(BaseHTTPRequestHandler):
                     body = json.loads(raw_body)
                 except ValueError:
                     raise _ApiError(400, "Request body is not valid JSON", rate) from None
-            if isinstance(body, dict):
-                body_names = _names_in_body(body)
             status, payload, extra = srv.handle(method, parts.path, q, tok, body, self.headers)
             extra = {**rate, **extra}
             if method == "POST" and status == 200:
@@ -771,6 +773,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        # A client that gave up (timeout) has closed its end; that is not a server error.
+        with contextlib.suppress(OSError):
+            self._answer(status, data, extra)
+
+    def _answer(self, status: int, data: bytes, extra: dict[str, str]) -> None:
         self.send_response(status)
         headers = {"Content-Type": "application/json; charset=utf-8", **extra}
         for k, v in headers.items():

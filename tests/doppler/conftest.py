@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from doppler_helpers import FakeSleep
+from doppler_helpers import ClientFactory, FakeSleep
 
 from secretsync.doppler.client import ClientSettings, DopplerClient, RetryPolicy
 from secretsync.testing import DopplerTestServer
@@ -26,9 +26,6 @@ def token(server: DopplerTestServer) -> str:
 @pytest.fixture
 def fake_sleep() -> FakeSleep:
     return FakeSleep()
-
-
-ClientFactory = Callable[..., DopplerClient]
 
 
 @pytest.fixture

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from secretsync.doppler.client import DopplerClient
+
+ClientFactory = Callable[..., DopplerClient]
+
 
 class FakeSleep:
     """Records requested sleeps and advances a fake clock instead of waiting."""
