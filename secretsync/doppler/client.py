@@ -437,7 +437,7 @@ class DopplerClient(DopplerAPI):
             )
             raise DopplerHTTPError(
                 f"{err.reason}; gave up after {attempt} attempt(s)", status=err.status, hint=hint
-            )
+            ) from None
         log.warning("%s; retrying %s in %.1fs (attempt %d of %d)", err.reason, method, delay,
                     attempt + 1, policy.attempts)
         self._sleep(delay)
