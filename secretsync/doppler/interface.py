@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -126,7 +126,3 @@ class DopplerAPI(ABC):
     def check_scope(self, refs: Iterable[ConfigRef]) -> None:  # noqa: B027 - optional hook
         """Raise `DopplerError` if the token cannot reach one of `refs`. Default: no limit."""
 
-
-def split_values(values: Mapping[str, str | None]) -> dict[str, str]:
-    """Drop entries Doppler returned without a value (restricted secrets)."""
-    return {k: v for k, v in values.items() if v is not None}
