@@ -392,6 +392,9 @@ _TEXT_LINE = re.compile(
 )
 
 
+_TEMPLATE_LITERAL = re.compile(r'"([^"\\{}\n]{6,})"')
+
+
 def parse_text(rel: str, text: str, bom: bool, reason: str) -> ParsedFile:
     """Read a file as lines. Context comes from `key: value` shapes and indentation."""
     idx = LineIndex(text)
@@ -439,6 +442,13 @@ def parse_text(rel: str, text: str, bom: bool, reason: str) -> ParsedFile:
         ctx = Context(key=key, key_path=path, env_name=env, path=rel, text_fallback=True)
         line, col = idx.pos(vstart)
         out.append(Scalar(val, ctx, vstart, vstart + len(val), line, col, "text"))
+        if "{{" in val:
+            # String literals inside a template expression (`default "..."`) are literals.
+            for lit in _TEMPLATE_LITERAL.finditer(val):
+                ls = vstart + lit.start(1)
+                line, col = idx.pos(ls)
+                out.append(Scalar(lit.group(1), ctx, ls, ls + len(lit.group(1)), line, col,
+                                  "text"))
     return ParsedFile(rel, text, bom, tuple(out), (), fallback=reason)
 
 

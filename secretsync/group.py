@@ -28,19 +28,50 @@ def to_doppler_name(text: str) -> str:
     return s if not s[0].isdigit() else f"_{s}"
 
 
-def suggest_name(f: Finding, overrides: Mapping[str, str] | None = None) -> str:
-    """The env var's name where there is one, else from the key path, else the detector."""
+# Words that already say which provider a name belongs to.
+_PROVIDER_WORDS = {
+    "tailscale": ("TAILSCALE", "TAILNET", "TS"),
+    "auth0": ("AUTH0", "OIDC"),
+    "cloudflare": ("CLOUDFLARE", "CF", "R2", "S3", "TUNNEL"),
+    "telegram": ("TELEGRAM", "TG"),
+}
+
+
+def _with_provider(name: str, detector: str) -> str:
+    """`OAUTH_CLIENT_ID` for a Tailscale id becomes `TAILSCALE_OAUTH_CLIENT_ID`: one Doppler
+    config holds every provider's ids, so a name must say whose it is."""
+    provider = detector.split("-", 1)[0]
+    words = _PROVIDER_WORDS.get(provider)
+    if not words or any(w in name.split("_") for w in words):
+        return name
+    return f"{words[0]}_{name}"
+
+
+def name_candidates(f: Finding, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """Doppler names for a finding, best first: the configured override, the env var's name,
+    the last two keys of the key path (then three, four: to tell apart two values that would
+    share a name), else the detector."""
     if overrides:
         for pattern, name in overrides.items():
             if re.fullmatch(pattern, f.key_path_dotted or ""):
-                return name
+                return [name]
+    out: list[str] = []
     if f.env_name and f.whole:
-        return to_doppler_name(f.env_name) if not NAME_RE.match(f.env_name) else f.env_name
+        out.append(f.env_name if NAME_RE.match(f.env_name) else to_doppler_name(f.env_name))
     if f.whole:
         keys = [k for k in f.key_path if isinstance(k, str) and k.lower() not in _VAGUE]
-        if keys:
-            return to_doppler_name("_".join(keys[-2:]))
-    return to_doppler_name(f.detector)
+        for n in range(2, max(3, len(keys) + 1)):
+            if keys[-n:]:
+                cand = _with_provider(to_doppler_name("_".join(keys[-n:])), f.detector)
+                if cand not in out:
+                    out.append(cand)
+    if not out:
+        out.append(to_doppler_name(f.detector))
+    return out
+
+
+def suggest_name(f: Finding, overrides: Mapping[str, str] | None = None) -> str:
+    return name_candidates(f, overrides)[0]
 
 
 def group(
@@ -53,23 +84,31 @@ def group(
     for f in findings:
         by_value.setdefault(f.value, []).append(f)
     groups: list[SecretGroup] = []
+    candidates: dict[str, list[str]] = {}
     for i, (value, fs) in enumerate(by_value.items(), start=1):
-        names = [suggest_name(f, overrides) for f in fs]
-        with_env = [n for f, n in zip(fs, names, strict=True) if f.env_name and f.whole]
-        name = with_env[0] if with_env else min(names, key=lambda n: (len(n), n))
+        per = [name_candidates(f, overrides) for f in fs]
+        with_env = [c for f, c in zip(fs, per, strict=True) if f.env_name and f.whole]
+        best = with_env[0] if with_env else min(per, key=lambda c: (len(c[0]), c[0]))
         detector = next((f.detector for f in fs if f.detector != "env-leak"), fs[0].detector)
         envs = tuple(sorted({e for f in fs for e in f.environments}))
-        groups.append(SecretGroup(f"secret-{i}", name, detector, envs, tuple(fs),
+        gid = f"secret-{i}"
+        candidates[gid] = best
+        groups.append(SecretGroup(gid, best[0], detector, envs, tuple(fs),
                                   is_dev(detector, value)))
-    # Two different values under one name in one environment would collide in Doppler.
+    # Two different values under one name in one environment would collide in Doppler: the
+    # later one takes a longer name from its key path, or else a number.
     taken: dict[tuple[str, str], str] = {}
     final: list[SecretGroup] = []
     for g in groups:
-        name = g.name
+
+        def free(name: str, g: SecretGroup = g) -> bool:
+            return all(taken.get((name, e), g.id) == g.id for e in g.environments)
+
+        name = next((c for c in candidates[g.id] if free(c)), "")
         n = 1
-        while any(taken.get((name, e), g.id) != g.id for e in g.environments):
+        while not name:
             n += 1
-            name = f"{g.name}_{n}"
+            name = f"{g.name}_{n}" if free(f"{g.name}_{n}") else ""
         for e in g.environments:
             taken[(name, e)] = g.id
         final.append(replace(g, name=name))

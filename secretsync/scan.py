@@ -54,6 +54,19 @@ def _suppressed(lines: list[str], line: int, detector: str) -> bool:
     return False
 
 
+def _nth_find(text: str, sub: str, start: int, end: int, n: int) -> int:
+    """Offset of the n-th (0-based) occurrence of `sub` in text[start:end]: a value's k-th
+    occurrence inside a quoted or block scalar is the token's k-th, escapes and indentation
+    aside. Falls back to the token start."""
+    pos = start
+    for _ in range(n + 1):
+        found = text.find(sub, pos, end)
+        if found < 0:
+            return start
+        hit, pos = found, found + 1
+    return hit
+
+
 def location_fingerprint(path: str, key: str, detector: str, n: int) -> str:
     """Stable across line moves and value-free: path, place in the document, detector, and the
     ordinal among identical places."""
@@ -92,12 +105,10 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
             secret = value[h.start:h.end]
             if skip_value(secret):
                 continue
-            if s.style in ("plain", "embedded", "text", "comment") and value == pf.text[s.start:s.end]:
+            if value == pf.text[s.start:s.end]:
                 a = s.start + h.start
             else:
-                a = pf.text.find(secret, s.start, max(s.end, s.start + 1))
-                if a < 0:
-                    a = s.start
+                a = _nth_find(pf.text, secret, s.start, s.end, value.count(secret, 0, h.start))
             b = a + len(secret)
             line, col = idx.pos(a)
             eline, ecol = idx.pos(b)
