@@ -24,16 +24,16 @@ def load_detectors(generic_settings: object | None = None) -> tuple[Detector, ..
     defaults, so two scans never share plugin state or detect-secrets' global settings."""
     from secretsync.detectors import generic
 
+    if generic_settings is None:
+        generic_settings = generic.GenericSettings()
+    if not isinstance(generic_settings, generic.GenericSettings):
+        raise TypeError("generic_settings must be a GenericSettings")
     out: list[Detector] = []
     for name in PROVIDERS:
-        if name == "generic":
-            settings = generic_settings if generic_settings is not None else None
-            if settings is not None and not isinstance(settings, generic.GenericSettings):
-                raise TypeError("generic_settings must be a GenericSettings")
-            out.extend(generic.GenericDetectors(settings or generic.GenericSettings()).detectors)
-            continue
-        module = importlib.import_module(f"secretsync.detectors.{name}")
-        out.extend(module.DETECTORS)
+        if name != "generic":
+            module = importlib.import_module(f"secretsync.detectors.{name}")
+            out.extend(module.DETECTORS)
+    out.extend(generic.GenericDetectors(generic_settings, specific=tuple(out)).detectors)
     return tuple(out)
 
 

@@ -112,7 +112,9 @@ EXAMPLES: tuple[Example, ...] = (
     Example(_SECRET, _c("value", env="AUTH0_CLIENT_SECRET"),
             frozenset({"auth0-client-secret"})),
     Example(_SECRET, _c("secret", "auth0"), frozenset({"auth0-client-secret"})),
-    Example(_SECRET[:40], _c("clientSecret"), frozenset(), "too short for Auth0"),
+    Example(_SECRET[:40], _c("clientSecret"), frozenset({"generic-secret"}),
+            "too short for Auth0, still a secret"),
+    Example(_SECRET, _c("description"), frozenset(), "no secret context"),
     Example(_SECRET, _c("clientSecret", "auth0", "clientSecretRef"), frozenset(),
             "a reference"),
 )

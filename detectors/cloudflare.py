@@ -242,7 +242,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example(_TOKEN, _c("token", "cloudflared"), frozenset({"cloudflare-tunnel-token"})),
     Example(_TOKEN, _c("value", env="TUNNEL_TOKEN"), frozenset({"cloudflare-tunnel-token"})),
     Example("tunnel run --token " + _TOKEN, _c("args"), frozenset({"cloudflare-tunnel-token"})),
-    Example("eyJhIjoiIn0notbase64json!", _c("token"), frozenset(), "shape only, not a token"),
+    Example("eyJhIjoiIn0notbase64json!", _c("note"), frozenset(), "shape only, not a token"),
     Example(_CREDS, _c("credentials.json", "stringData"),
             frozenset({"cloudflare-tunnel-credentials"}), "the whole document"),
     Example("ZmFrZS10dW5uZWwtc2VjcmV0LWZvcg==", _c("TunnelSecret", embedded="json"),

@@ -201,6 +201,9 @@ class GenericSecretDetector:
     base64: Any
     hex: Any
     prefilter: re.Pattern[str]
+    defer_to: tuple[Detector, ...] = ()
+    """Specific detectors that own a value when they match it (a `tskey-` under `apiKey` is a
+    Tailscale key, one finding, not also a generic secret)."""
     id: str = GENERIC_SECRET_ID
     description: str = "High-entropy literal under a secret-ish key (password, token, ...)"
 
@@ -219,6 +222,9 @@ class GenericSecretDetector:
             ok = self.base64.calculate_shannon_entropy(v) >= self.settings.base64_limit
         if not ok:
             return ()
+        # Last, because it runs other detectors: only values that got this far pay for it.
+        if any(any(True for _ in d.find(value, ctx)) for d in self.defer_to):
+            return ()
         start = value.find(v)
         return (Hit(self.id, start, start + len(v)),)
 
@@ -235,6 +241,8 @@ class GenericDetectors:
     """A fresh, independent set of generic detectors: one per scan (or per thread)."""
 
     settings: GenericSettings = field(default_factory=GenericSettings)
+    specific: tuple[Detector, ...] = ()
+    """The provider detectors of the same scan, which generic-secret defers to."""
     detectors: tuple[Detector, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -257,6 +265,7 @@ class GenericDetectors:
                                                                   8.0)),
                 hex=_entropy.HexHighEntropyString(limit=min(self.settings.hex_limit, 8.0)),
                 prefilter=_keyword_prefilter(self.settings.keywords),
+                defer_to=(*self.specific, *out),
             ))
         object.__setattr__(self, "detectors", tuple(out))
 
@@ -282,14 +291,14 @@ _PW = "Vx8#qL2!mZ9@rT4$"
 EXAMPLES: tuple[Example, ...] = (
     Example("AKIA" + "Q3RZ7XKD4M2N8PLW", _c("accessKeyId", "aws"), frozenset({"aws-access-key"})),
     Example("wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "Q7Lr2ZxP9v", _c("aws_secret_access_key"),
-            frozenset({"aws-access-key", "generic-secret"}), "the key-anchored AWS pattern"),
+            frozenset({"aws-access-key"}), "the key-anchored AWS pattern"),
     Example("AKIAIOSFODNN7EXAMPLE", _c("accessKeyId"), frozenset(), "AWS docs example"),
     Example(_PEM, _c("id_ed25519", "stringData"), frozenset({"private-key"}), "the whole block"),
     Example("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7 host", _c("ssh_known_hosts"), frozenset(),
             "a public host key"),
     Example(_JWT, _c("bearer"), frozenset({"jwt"})),
     Example("ghp_" + "R4nd0mT0k3nV4lu3F0rT3st1ngPurp0s3s00", _c("GITHUB_TOKEN"),
-            frozenset({"github-token", "generic-secret"}), "also a literal under a token key"),
+            frozenset({"github-token"}), "generic-secret defers to the specific detector"),
     Example("xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", _c("url"),
             frozenset({"slack-token"})),
     Example("https://hooks.slack.com/services/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",
@@ -302,6 +311,23 @@ EXAMPLES: tuple[Example, ...] = (
     Example("q7Lr2ZxP9vKm4TnW8cYb", _c("value", env="API_TOKEN"), frozenset({"generic-secret"})),
     Example("q7Lr2ZxP9vKm4TnW8cYb", _c("client_secret", "oidc"), frozenset({"generic-secret"})),
     Example("q7Lr2ZxP9vKm4TnW8cYb", _c("description"), frozenset(), "no secret-ish key"),
+    Example("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=" + "Qk" * 43 + "==",
+            _c("connection"), frozenset({"azure-storage-key"})),
+    Example("MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.AbCdEfGhIjKlMnOpQrStUvWxYz0", _c("bot"),
+            frozenset({"discord-bot-token"})),
+    Example("glpat-" + "Xy7Zq8Wv9Ut0Sr1Qp2On", _c("ci"), frozenset({"gitlab-token"})),
+    Example("0123456789abcdef0123456789abcdef-us21", _c("mailchimp"),
+            frozenset({"mailchimp-key"})),
+    Example("//registry.npmjs.org/:_authToken=npm_" + "Xy7Zq8Wv9Ut0Sr1Qp2On3Ml4Kk5Jj6Ii7Hh8",
+            _c("npmrc"), frozenset({"npm-token"})),
+    Example("sk-proj" + "Xy7Zq8Wv9Ut0Sr1Qp2On" + "T3BlbkFJ" + "Ab3dE6gH9jK2mN5pQ8sT", _c("llm"),
+            frozenset({"openai-token"})),
+    Example("pypi-AgEIcHlwaS5vcmc" + "A1b2C3d4E5" * 8, _c("upload"), frozenset({"pypi-token"})),
+    Example("SG." + "Ab3dE6gH9jK2mN5pQ8sT1v" + "." + "Xy7Zq8Wv9Ut0Sr1Qp2On3Ml4Kk5Jj6Ii7Hh8Gg9Ff0E",
+            _c("mail"), frozenset({"sendgrid-key"})),
+    Example("sq0csp-" + "Ab3dE6gH9jK2mN5pQ8sT1vXy7Zq8Wv9Ut0Sr1Qp2On3", _c("square"),
+            frozenset({"square-oauth-secret"})),
+    Example("SK" + "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d", _c("twilio"), frozenset({"twilio-key"})),
     Example("my-app-secret", _c("secret"), frozenset(), "a Kubernetes resource name"),
     Example("q7Lr2ZxP9vKm4TnW8cYb", _c("passwordSecretRef"), frozenset(), "a reference key"),
     Example("db-credentials", _c("existingSecret", "auth"), frozenset(), "a reference"),
@@ -321,7 +347,19 @@ EXAMPLES: tuple[Example, ...] = (
 )
 
 
+def _specific() -> tuple[Detector, ...]:
+    import importlib
+
+    out: list[Detector] = []
+    for name in ("tailscale", "auth0", "cloudflare", "telegram"):
+        out.extend(importlib.import_module(f"secretsync.detectors.{name}").DETECTORS)
+    return tuple(out)
+
+
 class GenericSecretPlugin(LinePlugin):
     secret_type = "Secret under a secret-ish key (secretsync)"
-    detector = GenericDetectors(GenericSettings(disabled=GENERIC_IDS - {GENERIC_SECRET_ID})
-                                ).detectors[0]
+    # Defers to the provider detectors as in a secretsync scan, so that a Tailscale key under
+    # `authKey` is reported by the Tailscale plugin only.
+    detector = GenericDetectors(
+        GenericSettings(disabled=GENERIC_IDS - {GENERIC_SECRET_ID}), specific=_specific()
+    ).detectors[-1]

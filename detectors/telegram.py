@@ -93,6 +93,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example("1234", _c("chatId"), frozenset(), "too short"),
     Example("1.2345678", _c("chat"), frozenset(), "a number, not an id"),
     Example("my-alerts", _c("chat"), frozenset(), "a name"),
+    Example("@my_channel", _c("chat_id"), frozenset(), "a public username, not an id"),
 )
 
 
