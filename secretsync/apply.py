@@ -1,0 +1,126 @@
+"""Apply a plan: push to Doppler, read back, then rewrite the tree. Never prints; returns a report.
+
+Order matters: every value must be in Doppler before any file stops holding it, so a failed push
+leaves the tree untouched; the rewrite then writes all files or none.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from secretsync.config import Config
+from secretsync.doppler.interface import Action, DopplerAPI, PushAction
+from secretsync.errors import ConfigError, ConflictError
+from secretsync.plan import Built, Plan, build
+from secretsync.rewrite import unified_diff, write_all
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    plan: Plan
+    dry_run: bool
+    noop: bool
+    actions: tuple[PushAction, ...]
+    files_changed: tuple[str, ...]
+    diff: str = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """Replace every known value in `text` by a marker (diff context lines can hold values that
+    are not being rewritten)."""
+    from secretsync.redact import preview
+
+    for v in sorted(set(values), key=len, reverse=True):
+        if v and v in text:
+            text = text.replace(v, f"<redacted {preview(v)}>")
+    return text
+
+
+def diff_of(root: Path, built: Built) -> str:
+    parts = []
+    for ch in sorted(built.changes, key=lambda c: c.rel):
+        before = b"" if ch.new_file else (root / ch.rel).read_bytes()
+        parts.append(unified_diff(ch.rel, before, ch.data))
+    return redact("".join(parts), built.values)
+
+
+def check_saved(saved: Plan, built: Built) -> None:
+    """Refuse a saved plan when the tree (or what apply would do) changed since it was made."""
+    if saved.tree_digest != built.plan.tree_digest:
+        changed = sorted(
+            p for p, d in saved.file_digests.items() if built.plan.file_digests.get(p) != d
+        )
+        detail = f" ({', '.join(changed[:5])})" if changed else ""
+        raise ConfigError(f"the tree changed since the plan was made{detail}",
+                          hint="run `secretsync plan` again and review the new plan")
+    if saved.actionable() != built.plan.actionable():
+        raise ConfigError("the plan no longer matches what apply would do (configuration or "
+                          "Doppler changed)", hint="run `secretsync plan` again")
+
+
+def apply(
+    root: Path,
+    cfg: Config,
+    api: DopplerAPI | None,
+    *,
+    saved: Plan | None = None,
+    dry_run: bool = False,
+    push_values: bool = True,
+    schema_dir: Path | None = None,
+) -> ApplyReport:
+    """Carry out the plan. `push_values=False` (`secretsync rewrite`) only rewrites, and
+    requires each referenced value to be in Doppler already when `api` is given."""
+    from secretsync.push import push
+
+    t0 = time.perf_counter()
+    built = build(root, cfg, api, schema_dir=schema_dir)
+    timings = {"plan": time.perf_counter() - t0}
+    if saved is not None:
+        check_saved(saved, built)
+    plan = built.plan
+    conflicts = [s for s in plan.secrets if s.status == str(Action.CONFLICT)]
+    if conflicts:
+        raise ConflictError(
+            "Doppler already holds different values for: "
+            + ", ".join(sorted({f"{s.name} ({s.config})" for s in conflicts}))
+            + "; nothing was pushed or rewritten",
+            hint="rename them in .secretsync.yaml (names:) or resolve them in Doppler",
+        )
+    if not push_values and api is not None:
+        missing = [s for s in plan.secrets if s.status in ("create", "push")
+                   and any(e.key == s.name for e in plan.edits)]
+        if missing:
+            raise ConfigError("not in Doppler yet: " + ", ".join(
+                sorted({f"{s.name} ({s.config})" for s in missing})),
+                hint="run `secretsync apply` to push and rewrite")
+    to_push = plan.has_changes if push_values else bool(plan.edits) or any(
+        m.action != "unchanged" for m in plan.manifests)
+    if not to_push:
+        return ApplyReport(plan, dry_run, True, (), (), "", timings)
+    diff = diff_of(root, built)
+    if dry_run:
+        actions: tuple[PushAction, ...] = ()
+        if push_values and api is not None and built.desired:
+            actions = push(api, built.desired, dry_run=True).actions
+        return ApplyReport(plan, True, False, actions, tuple(c.rel for c in built.changes), diff,
+                           timings)
+    actions = ()
+    if push_values and built.desired:
+        if api is None:
+            raise ConfigError("apply needs Doppler to push values")
+        t1 = time.perf_counter()
+        result = push(api, built.desired)
+        timings["push"] = time.perf_counter() - t1
+        actions = result.actions
+        if result.conflicts:
+            raise ConflictError("Doppler changed during apply; nothing was rewritten",
+                                hint="run `secretsync plan` again")
+    t2 = time.perf_counter()
+    write_all(root.resolve(), built.changes)
+    timings["rewrite"] = time.perf_counter() - t2
+    return ApplyReport(plan, False, False, actions, tuple(c.rel for c in built.changes), diff,
+                       timings)

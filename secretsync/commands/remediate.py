@@ -1,0 +1,204 @@
+"""`secretsync init | plan | apply | rewrite`: the one-off remediation of a tree.
+
+Thin: parse arguments, build objects, print; the work is in plan.py, apply.py and rewrite.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from secretsync.errors import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from secretsync.apply import ApplyReport
+    from secretsync.doppler.interface import DopplerAPI
+    from secretsync.plan import Plan
+
+ProjectOpt = Annotated[str | None, typer.Option(
+    "--project", "-p", help="Doppler project (default: .secretsync.yaml, then $DOPPLER_PROJECT).")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add init, plan, apply and rewrite to `app`."""
+    app.command("init")(init)
+    app.command("plan")(plan)
+    app.command("apply")(apply)
+    app.command("rewrite")(rewrite)
+
+
+@contextlib.contextmanager
+def _doppler(offline: bool) -> Iterator[DopplerAPI | None]:
+    if offline:
+        yield None
+        return
+    from secretsync.credentials import get_token
+    from secretsync.doppler.client import DopplerClient
+
+    with DopplerClient(get_token().value) as client:
+        yield client
+
+
+def _root(path: Path) -> Path:
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a directory")
+    return path
+
+
+def init(
+    path: Annotated[Path, typer.Argument(help="The tree's root.")] = Path("."),
+    project: ProjectOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a commented .secretsync.yaml starter from what a scan of PATH finds."""
+    from secretsync import manifests
+    from secretsync.config import CONFIG_FILE, load, starter
+    from secretsync.scan import ScanOptions, list_files, run_scan
+
+    root = _root(path)
+    target = root / CONFIG_FILE
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists", hint="pass --force to replace it")
+    cfg = load(root, project=project)
+    result, _ = run_scan([root], ScanOptions(excludes=cfg.excludes))
+    envs = sorted({e for g in result.secrets for e in g.environments} | set(result.environments))
+    _, files, _ = list_files([root], ScanOptions(excludes=cfg.excludes))
+    found = manifests.discover_stores(root.resolve(), [f.rel for f in files])
+    stores = manifests.stores_by_env(found, {e: cfg.config_for(e) for e in envs}, cfg.stores)
+    project_name = cfg.project or next((s.project for s in found if s.project), None)
+    names = sorted({(f.key_path_dotted or "", f.suggested_name) for f in result.findings
+                    if f.key_path_dotted and f.detector != "env-leak"})
+    target.write_text(starter(project_name, envs, stores, names), encoding="utf-8")
+    typer.echo(f"wrote {target} ({len(envs)} environments, {len(stores)} stores, "
+               f"{len(names)} named places)", err=True)
+
+
+def _print_plan(p: Plan) -> None:
+    typer.echo(f"Doppler project: {p.project}")
+    for env, config in p.configs.items():
+        store = p.stores.get(env, "(no store)")
+        typer.echo(f"  {env}: config {config}, store {store}")
+    typer.echo("\nSecrets:")
+    for s in p.secrets:
+        typer.echo(f"  {s.status:<12} {s.config:<6} {s.name:<32} {len(s.places)} place(s)")
+        if s.status == "needs-value":
+            typer.echo(f"               env leak: set it with `secretsync push --set {s.name} "
+                       f"--config {s.config}` (value on stdin)")
+    typer.echo(f"\nEdits ({len(p.edits)}):")
+    for e in p.edits:
+        what = f"{e.key_path} -> {e.secret}/{e.key}" if e.key else f"{e.kind} ({e.secret})"
+        typer.echo(f"  {e.path}:{e.line}:{e.column}  {e.kind:<12} {what}")
+    typer.echo(f"\nManifests ({len(p.manifests)}):")
+    for m in p.manifests:
+        typer.echo(f"  {m.action:<9} {m.path}  Secret {m.secret} [{', '.join(m.envs)}]")
+    if p.recognised:
+        typer.echo("\nRecognised (created by an operator, not generated):")
+        for r in p.recognised:
+            typer.echo(f"  {r}")
+    typer.echo(f"\nNeeds a human ({len(p.followups)}):")
+    for f in p.followups:
+        where = f" [{f.key_path}]" if f.key_path else ""
+        typer.echo(f"  {f.path}:{f.line}:{f.column}{where}  {f.reason}")
+    for w in p.warnings:
+        typer.echo(f"warning: {w}", err=True)
+
+
+def plan(
+    path: Annotated[Path, typer.Argument(help="The tree's root.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write the plan as JSON here.")] = None,
+    project: ProjectOpt = None,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="Do not ask Doppler what it holds (statuses show `push`).")] = False,
+) -> None:
+    """Show what apply will do: secrets per config, edits, manifests, and what needs a human."""
+    from secretsync.config import load
+    from secretsync.plan import build
+
+    root = _root(path)
+    cfg = load(root, project=project)
+    with _doppler(offline) as api:
+        built = build(root, cfg, api)
+    _print_plan(built.plan)
+    if output is not None:
+        output.write_text(built.plan.to_json(), encoding="utf-8")
+        typer.echo(f"plan written to {output}", err=True)
+    raise typer.Exit(EXIT_OK)
+
+
+def _print_report(r: ApplyReport, verb: str) -> None:
+    if r.noop:
+        typer.echo("nothing to do: Doppler and the tree already match the plan (no changes)")
+        return
+    if r.dry_run:
+        typer.echo(r.diff, nl=False)
+        typer.echo("\nDoppler actions (dry run):")
+    for a in r.actions:
+        typer.echo(f"  {a.action.value:<10} {a.ref}  {a.name}")
+    if not r.dry_run:
+        typer.echo(f"{verb}: {len(r.files_changed)} file(s) changed, "
+                   f"{sum(1 for a in r.actions if a.action.value == 'create')} secret(s) created")
+    needs = [s for s in r.plan.secrets if s.status == "needs-value"]
+    for s in needs:
+        typer.echo(f"needs a value: {s.name} in {s.config} (env leak); set it with "
+                   f"`secretsync push --set {s.name} --config {s.config}`", err=True)
+    if r.plan.followups:
+        typer.echo(f"{len(r.plan.followups)} manual follow-up(s): see `secretsync plan`", err=True)
+
+
+def apply(
+    path: Annotated[Path, typer.Argument(help="The tree's root.")],
+    plan_file: Annotated[Path | None, typer.Option(
+        "--plan", help="Apply this saved plan; refuses if the tree changed since.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the diff and the Doppler actions; change nothing.")] = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Push every value to Doppler, read it back, then rewrite the tree to references."""
+    from secretsync.apply import apply as run_apply
+    from secretsync.config import load
+
+    root = _root(path)
+    saved = _load_plan(plan_file)
+    cfg = load(root, project=project or (saved.project if saved else None))
+    with _doppler(False) as api:
+        report = run_apply(root, cfg, api, saved=saved, dry_run=dry_run)
+    _print_report(report, "applied")
+    raise typer.Exit(EXIT_OK)
+
+
+def rewrite(
+    path: Annotated[Path, typer.Argument(help="The tree's root.")],
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the diff; change nothing.")] = False,
+    project: ProjectOpt = None,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="Do not check that Doppler holds each referenced value.")] = False,
+) -> None:
+    """Only rewrite the files, for values already in Doppler (nothing is pushed)."""
+    from secretsync.apply import apply as run_apply
+    from secretsync.config import load
+
+    root = _root(path)
+    cfg = load(root, project=project)
+    with _doppler(offline) as api:
+        report = run_apply(root, cfg, api, dry_run=dry_run, push_values=False)
+    _print_report(report, "rewritten")
+    raise typer.Exit(EXIT_OK)
+
+
+def _load_plan(path: Path | None) -> Plan | None:
+    from secretsync.errors import ConfigError
+    from secretsync.plan import Plan
+
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the plan {path} ({exc.strerror})") from None
+    return Plan.from_json(text)
