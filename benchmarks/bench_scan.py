@@ -110,7 +110,8 @@ def ensure_tree(tree: Path, files: int, seed: int) -> None:
     manifest = tree.parent / f"{tree.name}.planted.json"
     if tree.is_dir() and manifest.exists():
         meta = json.loads(manifest.read_text())
-        if meta.get("files") == files and meta.get("seed") == seed:
+        if (meta.get("files"), meta.get("seed"), meta.get("version")) == (
+            files, seed, gen_tree.GEN_VERSION):
             return
     print(f"generating {files} files into {tree} ...", file=sys.stderr)
     gen_tree.main(["--files", str(files), "--out", str(tree), "--seed", str(seed)])

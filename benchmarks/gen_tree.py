@@ -35,6 +35,7 @@ _WORDS = (
 )
 WORDS = tuple(_WORDS.split(" "))
 TEAMS = ("core", "growth", "data", "platform", "payments", "identity", "edge", "ml")
+GEN_VERSION = 2  # bump when the output changes, so bench_scan.py regenerates
 AREAS = ("apps", "infrastructure", "clusters", "deploy", "platform")
 ENVS = ("dev", "stg", "prd")
 AUTH0_REGIONS = ("us", "eu", "au", "jp", "ca", "uk", "us-3", "eu-2")
@@ -396,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--files must be at least 100")
     records = generate(args.files, args.out, args.seed)
     manifest = args.out.parent / f"{args.out.name}.planted.json"
-    manifest.write_text(json.dumps({"files": args.files, "seed": args.seed,
+    manifest.write_text(json.dumps({"files": args.files, "seed": args.seed, "version": GEN_VERSION,
                                     "planted": records}, indent=1) + "\n")
     size = sum(p.stat().st_size for p in args.out.rglob("*.yaml"))
     print(f"{args.files} files, {size / 1e6:.1f} MB, {len(records)} planted values -> {args.out}",
