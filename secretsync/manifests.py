@@ -51,7 +51,7 @@ def _load_all(text: str) -> list[Any]:
         return [d for d in YAML(typ="safe", pure=True).load_all(text) if isinstance(d, dict)]
     except YAMLError:
         return []
-    except Exception:  # noqa: BLE001 - odd YAML (bad tags, recursion): not a manifest we use
+    except Exception:  # odd YAML (bad tags, recursion): not a manifest we use
         return []
 
 
@@ -111,7 +111,7 @@ def cnpg_clusters(root: Path, rels: Iterable[str]) -> tuple[set[str], bool]:
     `cluster` chart (whose clusters are named `<release>-cluster`)."""
     names: set[str] = set()
     chart = False
-    for rel, doc in iter_documents(root, rels, "cnpg"):
+    for _rel, doc in iter_documents(root, rels, "cnpg"):
         if doc.get("kind") == "Cluster" and str(doc.get("apiVersion", "")).startswith(
             "postgresql.cnpg.io/"
         ):
@@ -211,7 +211,7 @@ def _schema(kind: str, schema_dir: str) -> dict[str, Any]:
 
 def validate_manifest(doc: Mapping[str, Any], schema_dir: Path | None = None) -> list[str]:
     """Problems with an ESO manifest: its JSON Schema, then the CEL and webhook rules."""
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     kind = doc.get("kind")
     if kind not in _SCHEMA_FILES:

@@ -8,6 +8,8 @@ file and `os.replace` with their mode kept; if anything fails every file is rest
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import re
 import tempfile
@@ -105,7 +107,7 @@ def ref_splice(text: str, sc: Scalar, key: str, fields: Mapping[str, str], *, do
 def apply_splices(text: str, splices: Sequence[Splice]) -> str:
     """Edit `text` at every splice, from the end backwards; overlapping splices are a bug."""
     ordered = sorted(splices, key=lambda s: (s.start, s.end))
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         if b.start < a.end:
             raise RewriteError("two edits overlap in one file; nothing was changed")
     out = text
@@ -180,10 +182,8 @@ def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
