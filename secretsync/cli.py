@@ -73,13 +73,15 @@ def scan(
     progress: Annotated[bool, typer.Option(
         "--progress/--no-progress", help="Progress bar on stderr (only when it is a terminal).")
     ] = True,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", help="Worker processes (0: one per core).")] = 0,
 ) -> None:
     """Scan YAML trees for account-specific values. Exit 1 when anything is found."""
     from secretsync.commands.scan import run
 
     code = run(paths, fmt=fmt.value, output=output, baseline_path=baseline,
                update_baseline=update_baseline, excludes=tuple(exclude or ()),
-               max_bytes=max_file_size, progress=progress)
+               max_bytes=max_file_size, progress=progress, jobs=jobs)
     raise typer.Exit(code)
 
 

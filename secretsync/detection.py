@@ -35,14 +35,14 @@ class Context:
     """Set when the value was found inside a block scalar: cloudflared, json, hcl, ini, dotenv."""
     text_fallback: bool = False
     """True when the file did not parse (or is a Helm template) and was read as text lines."""
+    keys_lower: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The string keys of `key_path`, lower-cased: computed once, asked for on every value."""
+    key_lower: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def keys_lower(self) -> tuple[str, ...]:
-        return tuple(k.lower() for k in self.key_path if isinstance(k, str))
-
-    @property
-    def key_lower(self) -> str:
-        return (self.key or "").lower()
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "keys_lower", tuple(k.lower() for k in self.key_path if isinstance(k, str)))
+        object.__setattr__(self, "key_lower", (self.key or "").lower())
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ A dev-looking value that a non-dev environment inherits that way is an env leak.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,7 +41,8 @@ def path_env(rel: str, rules: EnvRules) -> str | None:
     """The environment a path names; the file name wins over its directories."""
     p = PurePosixPath(rel)
     for pattern, env in rules.overrides:
-        if p.match(pattern):
+        # fnmatch's `*` crosses `/`, so `live/**` and `live/*` both cover a whole subtree.
+        if fnmatch.fnmatchcase(rel, pattern):
             return env
     found = None
     for part in p.parts[:-1]:

@@ -8,8 +8,11 @@ parsed only the detectors whose prefilter matched run on its scalars.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +34,8 @@ _GENERIC_IDS = frozenset({"generic-secret"})
 class ScanOptions:
     excludes: tuple[str, ...] = ()
     max_bytes: int = DEFAULT_MAX_BYTES
+    jobs: int = 0
+    """Worker processes; 0 means one per available core."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +142,65 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
     return FileScan(tuple(out), tuple(warnings), pf, suppressed)
 
 
+_BATCH = 48
+_worker_detectors: tuple[Detector, ...] = ()
+
+
+def _worker_init() -> None:
+    global _worker_detectors
+    from secretsync.detectors import load_detectors
+
+    _worker_detectors = load_detectors()
+
+
+def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]]:
+    out: list[tuple[FileScan | None, int]] = []
+    for src in batch:
+        try:
+            data = src.path.read_bytes()
+        except OSError:
+            out.append((None, 0))
+            continue
+        fs = scan_file(src, data, _worker_detectors)
+        # Only kustomizations are needed again (for environments); the rest would only cost
+        # memory and pickling.
+        if fs.parsed is not None and not src.rel.endswith(("kustomization.yaml",
+                                                           "kustomization.yml")):
+            fs = replace(fs, parsed=_PARSED_MARK)
+        out.append((fs, len(data)))
+    return out
+
+
+# Stands for "this file was parsed" once its parsed form is dropped.
+_PARSED_MARK = ParsedFile("", "", False, (), ())
+
+
+def _scan_all(
+    files: Sequence[SourceFile],
+    jobs: int,
+    progress: Callable[[int], None] | None,
+) -> Iterator[tuple[SourceFile, FileScan | None, int]]:
+    """Scan every file, in worker processes when it pays, yielding results in file order."""
+    if jobs <= 0:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    batches = [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
+    if jobs > 1 and len(batches) > 2 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init) as pool:
+            for batch, results in zip(batches, pool.map(_scan_batch, batches), strict=True):
+                for src, (fs, size) in zip(batch, results, strict=True):
+                    if progress is not None:
+                        progress(size)
+                    yield src, fs, size
+        return
+    _worker_init()
+    for batch in batches:
+        for src, (fs, size) in zip(batch, _scan_batch(batch), strict=True):
+            if progress is not None:
+                progress(size)
+            yield src, fs, size
+
+
 def list_files(roots: Sequence[Path], opts: ScanOptions) -> tuple[Path, list[SourceFile], list[str]]:
     base, files, skipped = walk(roots, excludes=opts.excludes, max_bytes=opts.max_bytes)
     return base, files, [f"{s.rel}: {s.reason}" for s in skipped]
@@ -152,34 +216,27 @@ def run_scan(
 ) -> tuple[ScanResult, list[Finding]]:
     """The whole scan. Returns the result (baselined findings removed) and every finding before
     the baseline (what `--update-baseline` records)."""
-    from secretsync.detectors import is_dev_value, load_detectors
+    from secretsync.detectors import is_dev_value
 
     base, files, warnings = list_files(roots, opts)
     if on_files is not None:
         on_files(len(files), sum(f.path.stat().st_size for f in files))
-    detectors = load_detectors()
     cache: dict[str, ParsedFile | None] = {}
     by_rel = {f.rel: f for f in files}
     findings: list[Finding] = []
     parsed = nbytes = suppressed = 0
-    for src in files:
-        try:
-            data = src.path.read_bytes()
-        except OSError as exc:
-            warnings.append(f"{src.rel}: cannot read ({exc.strerror})")
+    for src, fs, size in _scan_all(files, opts.jobs, progress):
+        if fs is None:
+            warnings.append(f"{src.rel}: cannot read")
             continue
-        nbytes += len(data)
-        fs = scan_file(src, data, detectors)
+        nbytes += size
         findings.extend(fs.findings)
         warnings.extend(fs.warnings)
         suppressed += fs.suppressed
         if fs.parsed is not None:
             parsed += 1
-            # Keep parsed files only where environments may need them again.
-            if fs.findings or src.rel.endswith(("kustomization.yaml", "kustomization.yml")):
+            if src.rel.endswith(("kustomization.yaml", "kustomization.yml")):
                 cache[src.rel] = fs.parsed
-        if progress is not None:
-            progress(len(data))
 
     def load(rel: str) -> ParsedFile | None:
         if rel not in cache:

@@ -21,9 +21,12 @@ def run(
     excludes: tuple[str, ...],
     max_bytes: int,
     progress: bool,
+    jobs: int = 0,
 ) -> int:
     if update_baseline and baseline_path is None:
         raise UsageError("--update-baseline needs --baseline FILE")
+    if jobs < 0:
+        raise UsageError("--jobs must be 0 (one per core) or more")
     if max_bytes <= 0:
         raise UsageError("--max-file-size must be positive")
     bl = None
@@ -32,7 +35,7 @@ def run(
             bl = baseline_mod.Baseline.new()
         else:
             bl = baseline_mod.load(baseline_path)
-    opts = ScanOptions(excludes=excludes, max_bytes=max_bytes)
+    opts = ScanOptions(excludes=excludes, max_bytes=max_bytes, jobs=jobs)
     show_progress = progress and sys.stderr.isatty()
     if show_progress:
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from secretsync.cli import run_cli
+from secretsync.environments import EnvRules, path_env
+
+DEV_DOMAIN = "dev-tgrsoxiakeqdr1gg.us.auth0.com"
+PRD_DOMAIN = "acme.eu.auth0.com"
+
+
+@pytest.mark.parametrize(("rel", "env"), [
+    ("deploy/services/api/values-prd.yaml", "prd"),
+    ("deploy/services/api/values-dev.yaml", "dev"),
+    ("helm-values/data/postgres-prd-defaults.yaml", "prd"),
+    ("overlays/prd/patch.yaml", "prd"),
+    ("apps/dev/kustomization.yaml", "dev"),
+    ("clusters/production/apps.yaml", "prd"),
+    ("envs/staging/values.yaml", "stg"),
+    ("deploy/services/api/values.yaml", None),
+    ("devices/values.yaml", None),
+])
+def test_path_env(rel: str, env: str | None) -> None:
+    assert path_env(rel, EnvRules()) == env
+
+
+def test_configured_override_wins() -> None:
+    rules = EnvRules(overrides=(("live/**", "prd"),))
+    assert path_env("live/x/values.yaml", rules) == "prd"
+
+
+def scan(root: Path, tmp_path: Path) -> list[dict]:  # type: ignore[type-arg]
+    out = tmp_path / "o.json"
+    run_cli(["scan", "--no-progress", str(root), "--format", "json", "--output", str(out)])
+    return json.loads(out.read_text())["findings"]  # type: ignore[no-any-return]
+
+
+def env_chart(prd_override: str) -> dict[str, str]:
+    return {
+        "chart/values.yaml": f"env:\n  - name: AUTH0_DOMAIN\n    value: {DEV_DOMAIN}\n",
+        "chart/values-dev.yaml": "replicas: 1\n",
+        "chart/values-prd.yaml": prd_override,
+    }
+
+
+def test_helm_env_leak_when_prd_does_not_override(tree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fs = scan(tree(env_chart("replicas: 3\n")), tmp_path)
+    leak = [f for f in fs if f["detector"] == "env-leak"]
+    assert len(leak) == 1 and leak[0]["environments"] == ["prd"]
+    assert leak[0]["path"] == "chart/values.yaml" and leak[0]["line"] == 3
+    base = next(f for f in fs if f["detector"] == "auth0-domain")
+    assert base["environments"] == ["dev", "prd"]
+
+
+def test_no_env_leak_when_prd_overrides(tree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fs = scan(tree(env_chart(f"env:\n  - name: AUTH0_DOMAIN\n    value: {PRD_DOMAIN}\n")), tmp_path)
+    assert not [f for f in fs if f["detector"] == "env-leak"]
+    base = next(f for f in fs if f["path"] == "chart/values.yaml")
+    assert base["environments"] == ["dev"]
+    prd = next(f for f in fs if f["path"] == "chart/values-prd.yaml")
+    assert prd["environments"] == ["prd"] and prd["suggested_name"] == "AUTH0_DOMAIN"
+
+
+def test_kustomize_patch_env_leak(tree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    release = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: api\n"
+               "spec:\n  values:\n    auth0:\n      domain: " + DEV_DOMAIN + "\n    replicas: 1\n")
+    patch = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: api\n"
+             "spec:\n  values:\n    replicas: 3\n")
+    good_patch = patch.replace("replicas: 3", f"auth0:\n      domain: {PRD_DOMAIN}")
+    files = {
+        "apps/base/api/kustomization.yaml": "resources:\n  - release.yaml\n",
+        "apps/base/api/release.yaml": release,
+        "apps/dev/kustomization.yaml": "resources:\n  - ../base/api\n",
+        "apps/prd/kustomization.yaml": "resources:\n  - ../base/api\npatches:\n  - path: patch.yaml\n",
+        "apps/prd/patch.yaml": patch,
+    }
+    fs = scan(tree(files), tmp_path)
+    leaks = [f for f in fs if f["detector"] == "env-leak"]
+    assert [(f["path"], f["environments"]) for f in leaks] == [("apps/base/api/release.yaml", ["prd"])]
+    (tmp_path / "tree" / "apps/prd/patch.yaml").write_text(good_patch)
+    fs = scan(tmp_path / "tree", tmp_path)
+    assert not [f for f in fs if f["detector"] == "env-leak"]
+    base = next(f for f in fs if f["path"] == "apps/base/api/release.yaml")
+    assert base["environments"] == ["dev"]
+
+
+def test_grouping_one_secret_per_value(tree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ep = "https://4aa95df965d3bc2bfaabe9012a35857c.r2.cloudflarestorage.com"
+    root = tree({
+        "apps/values.yaml": f"global:\n  s3:\n    endpoint: {ep}\n",
+        "data/postgres-dev-defaults.yaml": f"backups:\n  endpointURL: {ep}\n",
+        "data/postgres-prd-defaults.yaml": f"backups:\n  endpointURL: {ep}\nrecovery:\n  endpointURL: {ep}\n",
+    })
+    fs = scan(root, tmp_path)
+    assert len(fs) == 4 and len({f["secret"] for f in fs}) == 1
+    assert {f["suggested_name"] for f in fs} == {"S3_ENDPOINT"}
