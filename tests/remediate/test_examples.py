@@ -227,12 +227,15 @@ def test_saved_plan_applies_then_refuses_a_changed_tree(work: Path, doppler: Dop
     assert code == 0 and "applied:" in out
 
 
-def test_failed_push_changes_no_file(work: Path, doppler: DopplerTestServer) -> None:
+def test_failed_push_changes_no_file(work: Path, doppler: DopplerTestServer,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     before = regen.tree_files(work)
-    doppler.faults.fail(50, methods=("POST",))
+    # A read-only token: every read works, the write is refused (403, not retried).
+    monkeypatch.setenv("DOPPLER_TOKEN", doppler.issue_token("personal", write=False))
     code, _ = regen.run(["apply", str(work), "--project", regen.PROJECT])
-    assert code != 0
+    assert code == 2
     assert regen.tree_files(work) == before
+    assert doppler.secrets("gaynance", "dev") == {}
 
 
 def test_conflict_refuses_everything(work: Path, doppler: DopplerTestServer) -> None:
