@@ -65,7 +65,8 @@ def test_seed_rule_client_id_secret_ref() -> None:
               b"  other: 1\n")
     after = _rewrite(before, ("global", "tailscale", "clientId"), "clientIdSecretRef", REF)
     assert after == (b"global:\n  tailscale:\n    clientIdSecretRef:\n"
-                     b"      name: app-doppler\n      key: TAILSCALE_CLIENT_ID          # Client ID\n"
+                     b"      name: app-doppler\n"
+                     b"      key: TAILSCALE_CLIENT_ID          # Client ID\n"
                      b"  other: 1\n")
 
 

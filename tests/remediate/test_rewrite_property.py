@@ -9,8 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from secretsync.documents import parse, parse_yaml
-from secretsync.rewrite import ref_splice
-from secretsync.rewrite import edit_bytes
+from secretsync.rewrite import edit_bytes, ref_splice
 
 KEYS = ["alpha", "beta", "clientId", "tunnelId", "endpoint", "chatId", "host", "token", "x-y",
         "with.dot", "UPPER_KEY"]
@@ -82,7 +81,7 @@ def documents(draw: st.DrawFn) -> tuple[bytes, list[Planted]]:
                 lines.append(f"{pad}{key}: {scalar(draw(st.sampled_from(WORDS)))}{comment()}")
         return lines
 
-    lines = ["# generated"] + mapping(0, 0)
+    lines = ["# generated", *mapping(0, 0)]
     text = nl.join(lines) + (nl if draw(st.booleans()) else "")
     bom = b"\xef\xbb\xbf" if draw(st.booleans()) else b""
     return bom + text.encode(), planted
