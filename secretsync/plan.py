@@ -310,7 +310,8 @@ def build(
     root = root.resolve()
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory")
-    opts = ScanOptions(excludes=cfg.excludes)
+    rules = EnvRules(overrides=cfg.environments) if cfg.environments else EnvRules()
+    opts = ScanOptions(excludes=cfg.excludes, env_rules=rules)
     result, _ = run_scan([root], opts)
     findings = list(result.findings)
     if cfg.names:
@@ -322,7 +323,6 @@ def build(
     _, files, _ = list_files([root], opts)
     rels = [f.rel for f in files]
     tree = _Tree(root, rels)
-    rules = EnvRules(overrides=cfg.environments) if cfg.environments else EnvRules()
     envs = sorted({e for g in groups for e in g.environments} | set(result.environments))
     env_config = {e: cfg.config_for(e) for e in envs}
     found_stores = manifests.discover_stores(root, rels)

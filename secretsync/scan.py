@@ -20,7 +20,7 @@ from secretsync import documents
 from secretsync.baseline import Baseline
 from secretsync.detection import Detector
 from secretsync.documents import LineIndex, ParsedFile
-from secretsync.environments import EnvResolver
+from secretsync.environments import EnvResolver, EnvRules
 from secretsync.exclusions import skip_context, skip_value
 from secretsync.group import group
 from secretsync.models import Finding, ScanResult, dotted
@@ -36,6 +36,8 @@ class ScanOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     jobs: int = 0
     """Worker processes; 0 means one per available core."""
+    env_rules: EnvRules | None = None
+    """Environment inference overrides (from .secretsync.yaml); None: the defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +252,7 @@ def run_scan(
             cache[rel] = pf
         return cache[rel]
 
-    resolver = EnvResolver([f.rel for f in files], load)
+    resolver = EnvResolver([f.rel for f in files], load, opts.env_rules)
     resolved = [g for f in findings for g in resolver.resolve(f, is_dev_value)]
     resolved = [
         f if f.detector != "env-leak" else replace(

@@ -91,3 +91,11 @@ def test_no_project_is_a_usage_error(tmp_path: Path, monkeypatch) -> None:  # ty
     monkeypatch.delenv("DOPPLER_PROJECT", raising=False)
     root = build_tree(tmp_path / "t", CHART)
     assert run_cli(["plan", str(root), "--offline"]) == 2
+
+
+def test_environment_overrides_from_config_reach_the_scan(tmp_path: Path) -> None:
+    files = {**CHART, ".secretsync.yaml": "environments: {'chart/values.yaml': stg}\n"}
+    root = build_tree(tmp_path / "t", files)
+    plan = build(root, load(root, project="p", env={})).plan
+    client = [s for s in plan.secrets if s.name == "TAILSCALE_CLIENT_ID"]
+    assert [(s.env, s.config) for s in client] == [("stg", "stg")]
