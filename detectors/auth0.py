@@ -7,9 +7,8 @@ without registering them in sys.modules, where dataclasses cannot resolve string
 
 import re
 
-from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, path_has
-
 from secretsync.detection import Context, Detector, Example
+from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, path_has
 
 # Auth0's own hosts, not tenants.
 _NOT_TENANTS = frozenset({
@@ -17,9 +16,8 @@ _NOT_TENANTS = frozenset({
     "docs", "blog", "cdn2", "assets", "api", "accounts", "samples", "jwt", "developer",
 })
 _DOMAIN = re.compile(
-    r"(?<![A-Za-z0-9.-])([A-Za-z0-9][A-Za-z0-9-]{0,62})\."
-    r"(?:(?:us|eu|au|jp|ca|uk)(?:-[0-9])?\.)?auth0\.com(?![A-Za-z0-9-])",
-    re.I,
+    r"(?<![A-Za-z0-9.-])([a-z0-9][a-z0-9-]{0,62})\."
+    r"(?:(?:us|eu|au|jp|ca|uk)(?:-[0-9])?\.)?auth0\.com(?![A-Za-z0-9-])"
 )
 
 
@@ -30,7 +28,7 @@ def _tenant_ok(text: str, ctx: Context) -> bool:
 DOMAIN = PatternDetector(
     id="auth0-domain",
     description="Auth0 tenant domain (<tenant>[.<region>].auth0.com)",
-    prefilter=re.compile(ci("auth0.com")),
+    prefilter=re.compile(r"auth0\.com"),
     pattern=_DOMAIN,
     accept=_tenant_ok,
 )
@@ -51,7 +49,7 @@ def _mixed(text: str, ctx: Context) -> bool:
 CLIENT_ID = PatternDetector(
     id="auth0-client-id",
     description="Auth0 application client id (32 alphanumerics under a client id key)",
-    prefilter=re.compile(ci("client") + r"[-_]?" + ci("id")),
+    prefilter=re.compile(r"[Cc]lient[-_]?(?:id|Id|ID)|CLIENT[-_]?ID"),
     pattern=re.compile(r"^[A-Za-z0-9]{32}$"),
     needs=_client_id_context,
     accept=_mixed,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from secretsync.detection import Context, Detector, Example, Hit
 from secretsync.detectors._common import (
     LinePlugin,
     PatternDetector,
@@ -21,8 +22,6 @@ from secretsync.detectors._common import (
     parent,
     path_has,
 )
-
-from secretsync.detection import Context, Detector, Example, Hit
 
 _ACCOUNT_KEYS = frozenset({
     "accountid", "accounttag", "cloudflareaccountid", "cfaccountid", "cfaccounttag",
@@ -50,14 +49,14 @@ _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _UUID_WHOLE = re.compile(rf"^{_UUID}$")
 _UUID_ANY = re.compile(rf"(?<![0-9A-Za-z-]){_UUID}(?![0-9A-Za-z-])")
 # The DNS target of a tunnel route carries the tunnel id with no key needed.
-_CFARGO = re.compile(rf"(?<![0-9A-Za-z-])({_UUID})\.cfargotunnel\.com", re.I)
+_CFARGO = re.compile(rf"(?<![0-9A-Za-z-])({_UUID})\.cfargotunnel\.com")
 
 
 @dataclass(frozen=True, slots=True)
 class TunnelIdDetector:
     id: str = "cloudflare-tunnel-id"
     description: str = "Cloudflare tunnel id (a UUID under a tunnel key or in a cloudflared config)"
-    prefilter: re.Pattern[str] = re.compile(ci("tunnel") + "|" + ci("credentials-file"))
+    prefilter: re.Pattern[str] = re.compile(ci("tunnel") + "|credentials-file")
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if "cfargotunnel" in value:
@@ -122,7 +121,9 @@ class TunnelCredentialsDetector:
 
     id: str = "cloudflare-tunnel-credentials"
     description: str = "Cloudflare tunnel credentials (TunnelSecret / credentials JSON)"
-    prefilter: re.Pattern[str] = re.compile(ci("tunnel") + r"[-_]?" + ci("secret"))
+    prefilter: re.Pattern[str] = re.compile(
+        r"[Tt]unnel[-_]?[Ss]ecret|TUNNEL[-_]?SECRET"
+    )
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if "TunnelSecret" in value:
@@ -147,8 +148,7 @@ R2_ENDPOINT = PatternDetector(
     prefilter=re.compile(r"\.r2\.cloudflarestorage\.com"),
     pattern=re.compile(
         r"(?:https?://)?(?<![A-Za-z0-9-])[0-9a-f]{32}(?:\.(?:eu|fedramp|us))?"
-        r"\.r2\.cloudflarestorage\.com(?![A-Za-z0-9-])",
-        re.I,
+        r"\.r2\.cloudflarestorage\.com(?![A-Za-z0-9-])"
     ),
     quick=".r2.cloudflarestorage.com",
 )
@@ -172,7 +172,9 @@ _LEGACY_TOKEN = re.compile(r"^[A-Za-z0-9_-]{40}$")
 class ApiTokenDetector:
     id: str = "cloudflare-api-token"
     description: str = "Cloudflare API token (cfk_/cfut_/cfat_, or a 40-char token in context)"
-    prefilter: re.Pattern[str] = re.compile(r"cf(?:k|ut|at)_|" + ci("token") + "|" + ci("apikey"))
+    prefilter: re.Pattern[str] = re.compile(
+        r"cfk_|cfut_|cfat_|" + ci("token", "key")
+    )
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if "cf" in value and "_" in value:

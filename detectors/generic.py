@@ -39,9 +39,9 @@ from detect_secrets.plugins import slack as _slack
 from detect_secrets.plugins import square_oauth as _square
 from detect_secrets.plugins import stripe as _stripe
 from detect_secrets.plugins import twilio as _twilio
-from secretsync.detectors._common import LinePlugin, is_reference, names, norm
 
 from secretsync.detection import Context, Detector, Example, Hit
+from secretsync.detectors._common import LinePlugin, ci, is_reference, names, norm
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class _Builtin:
 # SoftLayer and Cloudant patterns (generic-secret covers them) are left out on purpose.
 _BUILTINS: tuple[_Builtin, ...] = (
     _Builtin("aws-access-key", _aws, "AWSKeyDetector",
-             r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|[Aa][Ww][Ss]", keyword_line=True),
+             r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|aws|Aws|AWS", keyword_line=True),
     _Builtin("azure-storage-key", _azure, "AzureStorageKeyDetector", r"AccountKey="),
     _Builtin("basic-auth-url", _basic_auth, "BasicAuthDetector", r"://[^\s/?#@]+@"),
     _Builtin("discord-bot-token", _discord, "DiscordBotTokenDetector",
@@ -80,7 +80,7 @@ _BUILTINS: tuple[_Builtin, ...] = (
     _Builtin("slack-token", _slack, "SlackDetector", r"xox[abposr]-|hooks\.slack\.com"),
     _Builtin("square-oauth-secret", _square, "SquareOAuthDetector", r"sq0csp-"),
     _Builtin("stripe-key", _stripe, "StripeDetector", r"[rs]k_live_"),
-    _Builtin("twilio-key", _twilio, "TwilioKeyDetector", r"(?:AC|SK)[a-z0-9]{32}"),
+    _Builtin("twilio-key", _twilio, "TwilioKeyDetector", r"AC[a-z0-9]{32}|SK[a-z0-9]{32}"),
 )
 
 GENERIC_SECRET_ID = "generic-secret"
@@ -146,9 +146,9 @@ class BuiltinDetector:
 
 
 DEFAULT_KEYWORDS: tuple[str, ...] = (
-    "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "apikey",
-    "privatekey", "accesskey", "secretkey", "authkey", "masterkey", "encryptionkey",
-    "signingkey", "credential", "credentials", "dsn", "connectionstring",
+    "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "api_key",
+    "private_key", "access_key", "secret_key", "auth_key", "master_key", "encryption_key",
+    "signing_key", "credential", "credentials", "dsn",
 )
 
 
@@ -162,7 +162,9 @@ class GenericSettings:
     hex_limit: float = 2.5
     min_length: int = 8
     keywords: tuple[str, ...] = DEFAULT_KEYWORDS
-    """Normalized key/env-name endings that make a key secret-ish (`DB_PASSWORD`, `apiKey`)."""
+    """Key/env-name endings that make a key secret-ish (`DB_PASSWORD`, `apiKey`), words joined
+    by `_`. Matched after normalization (`api_key` matches `apiKey`, `API-KEY`); the last word
+    is what the prefilter looks for in raw text."""
     disabled: frozenset[str] = frozenset()
 
 
@@ -201,6 +203,8 @@ class GenericSecretDetector:
     base64: Any
     hex: Any
     prefilter: re.Pattern[str]
+    endings: tuple[str, ...] = ()
+    """`settings.keywords`, normalized."""
     defer_to: tuple[Detector, ...] = ()
     """Specific detectors that own a value when they match it (a `tskey-` under `apiKey` is a
     Tailscale key, one finding, not also a generic secret)."""
@@ -209,12 +213,12 @@ class GenericSecretDetector:
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         ns = names(ctx)
-        if not any(n.endswith(self.settings.keywords) for n in ns):
+        if not any(n.endswith(self.endings) for n in ns):
             return ()
         if is_reference(ctx) or _not_a_secret_value(value, self.settings.min_length):
             return ()
         v = value.strip()
-        if norm(v) in ns or norm(v).endswith(self.settings.keywords):
+        if norm(v) in ns or norm(v).endswith(self.endings):
             return ()  # `password: password`, `token: AUTH_TOKEN`-style echoes of the key
         if _HEX.match(v):
             ok = self.hex.calculate_shannon_entropy(v) >= self.settings.hex_limit
@@ -230,10 +234,10 @@ class GenericSecretDetector:
 
 
 def _keyword_prefilter(keywords: Iterable[str]) -> re.Pattern[str]:
-    # Normalization drops separators, so `api_key`, `API-KEY`, `apiKey` must all match here.
-    parts = sorted({re.escape(k[0]) + "".join(rf"[^A-Za-z0-9\n]*{re.escape(c)}" for c in k[1:])
-                    for k in keywords})
-    return re.compile("(?i:" + "|".join(parts) + ")")
+    # A key matches when its normalized form ends with a keyword, so the raw key contains the
+    # keyword's last word contiguously, in one of the case forms of `ci`.
+    last_words = sorted({k.lower().replace("-", "_").rsplit("_", 1)[-1] for k in keywords})
+    return re.compile(ci(*last_words))
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +269,7 @@ class GenericDetectors:
                                                                   8.0)),
                 hex=_entropy.HexHighEntropyString(limit=min(self.settings.hex_limit, 8.0)),
                 prefilter=_keyword_prefilter(self.settings.keywords),
+                endings=tuple(norm(k) for k in self.settings.keywords),
                 defer_to=(*self.specific, *out),
             ))
         object.__setattr__(self, "detectors", tuple(out))

@@ -7,9 +7,8 @@ without registering them in sys.modules, where dataclasses cannot resolve string
 
 import re
 
-from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, path_has
-
 from secretsync.detection import Context, Detector, Example
+from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, path_has
 
 
 def _token_secret(text: str, ctx: Context) -> bool:
@@ -51,7 +50,7 @@ def _chat_id(text: str, ctx: Context) -> bool:
 CHAT_ID = PatternDetector(
     id="telegram-chat-id",
     description="Telegram chat id (user, group, or -100... supergroup/channel) in chat context",
-    prefilter=re.compile(ci("chat") + "|" + ci("telegram")),
+    prefilter=re.compile(ci("chat", "telegram")),
     # Several ids may share one value (`-100123,-100456`); a YAML integer arrives as digits.
     pattern=re.compile(r"(?<![\w.:/-])-?[0-9]{5,16}(?![\w.:])"),
     needs=_chat_context,

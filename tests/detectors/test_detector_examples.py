@@ -7,6 +7,8 @@ import re
 from types import ModuleType
 
 import pytest
+
+from secretsync.detection import ID_RE, Context, Detector, Example
 from secretsync.detectors import (
     DETECTOR_IDS,
     PROVIDERS,
@@ -14,8 +16,6 @@ from secretsync.detectors import (
     load_detectors,
 )
 from secretsync.detectors._common import parse_line, run
-
-from secretsync.detection import ID_RE, Context, Detector, Example
 
 MODULES: dict[str, ModuleType] = {
     name: importlib.import_module(f"secretsync.detectors.{name}") for name in PROVIDERS
@@ -186,3 +186,13 @@ def test_parse_line(line: str, key: str | None, value: str) -> None:
     lv = parse_line(line)
     assert (lv.key, lv.value) == (key, value)
     assert line[lv.offset : lv.offset + len(lv.value)] == value
+
+
+def test_combined_prefilter_is_the_union() -> None:
+    from secretsync.detectors import combined_prefilter
+
+    combined = combined_prefilter(ALL)
+    for _, _, ex in CASES:
+        text = _yaml_text(ex)
+        assert bool(combined.search(text)) == any(d.prefilter.search(text) for d in ALL), text
+    assert not combined.search("apiVersion: v1\nkind: Service\nspec:\n  port: 80\n")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 import secretsync.detectors
 
 DETECTORS_DIR = Path(secretsync.detectors.__file__).resolve().parent

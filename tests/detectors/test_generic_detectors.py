@@ -6,11 +6,11 @@ import json
 import threading
 
 from detect_secrets.settings import get_settings
+
+from secretsync.detection import Context
 from secretsync.detectors import load_detectors
 from secretsync.detectors._common import run
 from secretsync.detectors.generic import GenericDetectors, GenericSettings
-
-from secretsync.detection import Context
 
 PASSWORD = "Vx8qL2mZ9rT4"  # entropy ~3.6 bits/char
 
