@@ -50,8 +50,10 @@ def run(
             )
     else:
         result, everything = run_scan(paths, opts, baseline=None if update_baseline else bl)
+    from secretsync.formats.table import printable
+
     for w in result.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {printable(w)}", file=sys.stderr)
     if update_baseline:
         assert bl is not None and baseline_path is not None
         baseline_mod.save(bl.updated(everything), baseline_path)

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from secretsync.models import ScanResult
 from secretsync.redact import preview
+
+# C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides (Trojan Source).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text from a scanned tree (paths, key paths) made safe for a terminal: controls escaped."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _cell(text: str) -> Text:
+    # Text, not str: rich would read `[...]` in a path as markup (and crash on `[/x]`).
+    return Text(text)
 
 
 def render(result: ScanResult, width: int = 120, color: bool = False) -> str:
@@ -27,15 +42,16 @@ def render(result: ScanResult, width: int = 120, color: bool = False) -> str:
     table.add_column("Places")
     for g in result.secrets:
         places = "\n".join(
-            f"{f.path}:{f.line}:{f.column}"
-            + (f" {f.key_path_dotted}" if f.key_path_dotted else "")
+            printable(f"{f.path}:{f.line}:{f.column}"
+                      + (f" {f.key_path_dotted}" if f.key_path_dotted else ""))
             + (" [env-leak]" if f.detector == "env-leak" else "")
             for f in g.findings
         )
         detectors = ", ".join(sorted({f.detector for f in g.findings}))
-        table.add_row(g.name, detectors, ", ".join(g.environments), preview(g.value), places)
+        table.add_row(_cell(g.name), _cell(detectors), _cell(printable(", ".join(g.environments))),
+                      _cell(printable(preview(g.value))), _cell(places))
     console.print(table)
     leaks = [f for f in result.findings if f.detector == "env-leak"]
     for f in leaks:
-        console.print(f"env-leak: {f.path}:{f.line}: {f.message}")
+        console.print(_cell(printable(f"env-leak: {f.path}:{f.line}: {f.message}")))
     return buf.getvalue()
