@@ -94,7 +94,7 @@ def parse(text: str, *, source: str = CONFIG_FILE) -> Config:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping")
     known = {"version", "project", "configs", "environments", "names", "stores", "secrets",
-             "excludes"}
+             "excludes", "verify"}  # verify: read by secretsync.verify.settings
     unknown = sorted(str(k) for k in raw if k not in known)
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s): {', '.join(unknown)}")

@@ -1,0 +1,356 @@
+"""The checks that need no Doppler: literal, unresolved-ref, store (the tree's half), env-leak (the
+tree's half), schema, build and follow-up. Each takes the shared `Context` and returns its
+problems; `run.py` turns them into results. None prints, none exits."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from secretsync import manifests
+from secretsync.config import Config
+from secretsync.environments import EnvRules
+from secretsync.errors import SecretsyncError
+from secretsync.models import Finding, ScanResult, dotted
+from secretsync.verify.model import Problem
+from secretsync.verify.settings import VerifySettings
+from secretsync.verify.tree import CNPG_KEYS, ExternalSecretInfo, TreeIndex
+
+ENV_LEAK_ID = "env-leak"
+_BLOCK = ("literal", "folded", "embedded")
+# Kustomize fetches these over the network; verify builds only what is in the tree.
+_REMOTE = re.compile(r"^(https?://|git@|ssh://|github\.com/|gitlab\.com/)|\?ref=|//.+\.git")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    root: Path
+    cfg: Config
+    settings: VerifySettings
+    rules: EnvRules
+    index: TreeIndex
+    scan: ScanResult
+    all_findings: tuple[Finding, ...] = field(repr=False)
+    """Every finding before the baseline (what follow-up lists)."""
+    schema_dir: Path | None = None
+    kubectl: str | None = None
+
+
+# -- literal -----------------------------------------------------------------------------------
+def _literal_fix(f: Finding) -> str:
+    if f.style in _BLOCK:
+        how = "it sits in a block scalar, which apply does not rewrite: template it by hand"
+    elif f.style == "comment":
+        how = "delete the comment"
+    elif f.style == "text":
+        how = "it is in a Helm template or a file that does not parse: replace it by hand"
+    elif not f.whole:
+        how = "it is part of a longer value: template it by hand"
+    else:
+        how = (f"run `secretsync plan` then `secretsync apply` to move it to Doppler as "
+               f"{f.suggested_name or 'a secret'}")
+    return (f"{how}; if it must stay, suppress it with `# secretsync:ignore[{f.detector}]` or "
+            "record it with `secretsync scan --baseline FILE --update-baseline` and pass "
+            "--baseline FILE")
+
+
+def literal(ctx: Context) -> list[Problem]:
+    return [
+        Problem(f"{f.detector} value at {f.key_path_dotted or 'line ' + str(f.line)}",
+                _literal_fix(f), f.path, f.line, f.column, subject=f.fingerprint)
+        for f in ctx.scan.findings if f.detector != ENV_LEAK_ID
+    ]
+
+
+# -- env-leak (tree) ---------------------------------------------------------------------------
+def env_leak_tree(ctx: Context) -> list[Problem]:
+    out = []
+    for f in ctx.scan.findings:
+        if f.detector != ENV_LEAK_ID:
+            continue
+        env = ", ".join(f.environments) or "production"
+        config = ", ".join(ctx.cfg.config_for(e) for e in f.environments) or "prd"
+        name = f.suggested_name or "NAME"
+        out.append(Problem(
+            f.message or f"dev-looking value inherited by {env}",
+            f"override it in the {env} values or overlay, or run `secretsync apply` (which keeps "
+            f"it out of {env}) and set the {env} value with `secretsync push --set {name} "
+            f"--config {config}` (value on stdin)",
+            f.path, f.line, f.column, subject=f.fingerprint))
+    return out
+
+
+# -- unresolved-ref ----------------------------------------------------------------------------
+def unresolved_ref(ctx: Context) -> list[Problem]:
+    idx = ctx.index
+    clusters, cnpg_chart = manifests.cnpg_clusters(idx.root, idx.rels)
+    out = []
+    for r in idx.refs:
+        if r.secret in ctx.settings.external_secrets:
+            continue
+        producers = idx.producers.get(r.secret, [])
+        op = manifests.operator_secret(r.secret, clusters, cnpg_chart)
+        where = f"{r.key_path} ({r.via})"
+        if not producers and op is None:
+            out.append(Problem(
+                f"Secret {r.secret} at {where} is produced by nothing in the tree",
+                f"add an ExternalSecret whose target is {r.secret} (`secretsync apply` writes "
+                "them), correct the name, or list it under verify.external_secrets in "
+                ".secretsync.yaml if something outside the tree creates it",
+                r.path, r.line, r.column, subject=f"{r.key_path}:{r.secret}"))
+            continue
+        if r.key is None:
+            continue
+        key_sets = [p.keys for p in producers] + ([CNPG_KEYS] if op else [])
+        if any(k is None for k in key_sets):
+            continue  # a producer whose keys are decided at sync time
+        have = sorted({k for ks in key_sets if ks is not None for k in ks})
+        if r.key not in have:
+            source = producers[0].path if producers else op
+            out.append(Problem(
+                f"Secret {r.secret} will have no key {r.key} (it has: "
+                f"{', '.join(have) or 'none'}), referenced at {where}",
+                f"use one of its keys, or add `- secretKey: {r.key}` with its remoteRef to the "
+                f"ExternalSecret in {source}",
+                r.path, r.line, r.column, subject=f"{r.key_path}:{r.secret}/{r.key}"))
+    return out
+
+
+# -- store (tree) ------------------------------------------------------------------------------
+def store_tree(ctx: Context) -> list[Problem]:
+    idx = ctx.index
+    out: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for es in idx.external_secrets:
+        if es.store is None:
+            out.append(Problem(f"ExternalSecret {es.name} names no store",
+                               "set spec.secretStoreRef {kind, name} to a Doppler store",
+                               es.path, es.line, subject=f"{es.name}:no-store"))
+            continue
+        ref = es.store
+        info = idx.store(ref)
+        if info is None:
+            if ref.name in ctx.settings.stores:
+                continue
+            other = next((s for s in idx.stores if s.ref.name == ref.name), None)
+            hint = (f" (the tree has a {other.ref.kind} of that name: fix secretStoreRef.kind)"
+                    if other else "")
+            out.append(Problem(
+                f"ExternalSecret {es.name} reads {ref.kind} {ref.name}, which is not in the "
+                f"tree{hint}",
+                "add the store's manifest, point secretStoreRef at an existing store, or "
+                "declare it under verify.stores in .secretsync.yaml",
+                es.path, es.line, subject=f"{es.name}:{ref.kind}/{ref.name}"))
+            continue
+        expected = ctx.cfg.config_for(es.env) if es.env else None
+        doppler = info.doppler
+        got = doppler.get("config") if doppler else None
+        if expected and isinstance(got, str) and got != expected:
+            out.append(Problem(
+                f"ExternalSecret {es.name} is for {es.env} but reads {ref.name}, which reads "
+                f"Doppler config {got}",
+                f"point secretStoreRef at the store for config {expected}",
+                es.path, es.line, subject=f"{es.name}:env:{ref.name}"))
+        if (ref.kind, ref.name) in seen:
+            continue
+        seen.add((ref.kind, ref.name))
+        out.extend(_store_problems(ctx, info.path, info.line, ref.kind, ref.name, info.doc))
+    return out
+
+
+def _store_problems(ctx: Context, path: str, line: int, kind: str, name: str,
+                    doc: Any) -> list[Problem]:
+    spec = (doc.get("spec") or {}) if isinstance(doc, dict) else {}
+    doppler = (spec.get("provider") or {}).get("doppler") if isinstance(spec, dict) else None
+    what = f"{kind} {name}"
+    if not isinstance(doppler, dict):
+        return [Problem(f"{what} has no Doppler provider (spec.provider.doppler)",
+                        "give it spec.provider.doppler with auth and config, or point the "
+                        "ExternalSecrets at a Doppler store", path, line, subject=what)]
+    out = []
+    auth_rules = [p for p in manifests.validate_manifest(doc, ctx.schema_dir)
+                  if "doppler.auth" in p] if ctx.schema_dir is not None else []
+    auth = doppler.get("auth") or {}
+    token = ((auth.get("secretRef") or {}).get("dopplerToken") or {}) if isinstance(
+        auth, dict) else {}
+    if isinstance(auth, dict) and "secretRef" in auth and not (
+        isinstance(token, dict) and token.get("name")
+    ):
+        auth_rules.append("spec.provider.doppler.auth.secretRef.dopplerToken.name is not set")
+    for p in auth_rules:
+        out.append(Problem(f"{what}: {p}",
+                           "give spec.provider.doppler.auth exactly one of secretRef "
+                           "(dopplerToken {name, key, namespace}) and oidcConfig",
+                           path, line, subject=f"{what}:{p}"))
+    if not isinstance(doppler.get("config"), str) or not doppler.get("config"):
+        out.append(Problem(f"{what} sets no Doppler config, so verify cannot tell which config "
+                           "its ExternalSecrets read",
+                           "set spec.provider.doppler.config (and project)", path, line,
+                           subject=f"{what}:config"))
+    return out
+
+
+# -- schema ------------------------------------------------------------------------------------
+def schema(ctx: Context) -> list[Problem]:
+    assert ctx.schema_dir is not None
+    out = []
+    docs: list[tuple[str, int, str, Any]] = [
+        (es.path, es.line, f"ExternalSecret {es.name}" + (" (rendered from values)"
+                                                           if es.generated else ""), es.doc)
+        for es in ctx.index.external_secrets
+    ]
+    docs += [(s.path, s.line, f"{s.ref.kind} {s.ref.name}", s.doc) for s in ctx.index.stores]
+    for path, line, what, doc in docs:
+        for p in manifests.validate_manifest(doc, ctx.schema_dir):
+            out.append(Problem(
+                f"{what}: {p}",
+                "fix the manifest to match external-secrets.io/v1 (ESO v2.9 API); ExternalSecrets "
+                "secretsync wrote are regenerated by `secretsync apply`",
+                path, line, subject=f"{what}:{p}"))
+    return out
+
+
+# -- build -------------------------------------------------------------------------------------
+def find_kubectl(explicit: str | None) -> str | None:
+    if explicit:
+        return explicit if Path(explicit).exists() or shutil.which(explicit) else None
+    return shutil.which("kubectl")
+
+
+def _remote_entries(ctx: Context, rel: str) -> list[str]:
+    pf = ctx.index.parsed.get(rel)
+    if pf is None:
+        from secretsync import documents
+
+        try:
+            pf = documents.parse(rel, (ctx.root / rel).read_bytes())[0]
+        except OSError:
+            return []
+    return [s.value for s in pf.scalars
+            if s.ctx.key_path and s.ctx.key_path[0] in ("resources", "bases", "components")
+            and _REMOTE.search(s.value)]
+
+
+def build(ctx: Context, values: Iterable[str]) -> tuple[list[Problem], list[str]]:
+    """(problems, directories not built: remote bases)."""
+    from secretsync.apply import redact
+
+    assert ctx.kubectl is not None
+    kubectl = ctx.kubectl
+    secret_values = list(values)
+    todo: list[str] = []
+    remote: list[str] = []
+    for rel in ctx.index.kustomizations:
+        d = str(PurePosixPath(rel).parent)
+        (remote if _remote_entries(ctx, rel) else todo).append(d)
+
+    def run(d: str) -> tuple[str, int, str]:
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+        try:
+            r = subprocess.run([kubectl, "kustomize", str(ctx.root / d)], capture_output=True,
+                               text=True, timeout=120, check=False, env=env)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return d, -1, type(exc).__name__
+        return d, r.returncode, r.stderr
+
+    out = []
+    with ThreadPoolExecutor(max_workers=min(4, max(1, len(todo)))) as pool:
+        for d, code, err in pool.map(run, todo):
+            if code == 0:
+                continue
+            # kustomize may quote file content; what it says passes through the values' redaction
+            text = redact(" ".join(err.split()), secret_values)
+            text = text.replace(str(ctx.root) + "/", "")[:300]
+            rel = next(k for k in ctx.index.kustomizations if str(PurePosixPath(k).parent) == d)
+            out.append(Problem(f"`kubectl kustomize {d}` fails: {text}",
+                               "fix the kustomization (run `kubectl kustomize` on it to see the "
+                               "whole error)", rel, 1, subject=d))
+    return out, remote
+
+
+# -- follow-up ---------------------------------------------------------------------------------
+def follow_up(ctx: Context) -> list[Problem]:
+    """What apply leaves for a human, recomputed from the tree: the plan's follow-ups for values
+    still in it, and templates that still read a value apply turned into a *SecretRef."""
+    from secretsync.plan import build as build_plan
+
+    cfg = ctx.cfg if ctx.cfg.project else replace(ctx.cfg, project="verify-offline")
+    out: list[Problem] = []
+    try:
+        plan = build_plan(ctx.root, cfg, None, schema_dir=ctx.schema_dir).plan
+    except SecretsyncError as exc:
+        return [Problem(f"cannot recompute the plan's follow-ups: {exc.message}",
+                        "run `secretsync plan` and fix what it reports", None,
+                        subject="plan")]
+    for f in plan.followups:
+        if f.reason.startswith("no template in the tree reads"):
+            continue  # not checkable after the rewrite; plan shows it before apply
+        where = f" [{f.key_path}]" if f.key_path else ""
+        what, _, todo = f.reason.partition(": ")
+        out.append(Problem(f"{what}{where}", todo or "see `secretsync plan`",
+                           f.path, f.line, f.column, subject=f"{f.key_path}:{what}"))
+    out.extend(_template_consumers(ctx))
+    return out
+
+
+def _template_consumers(ctx: Context) -> list[Problem]:
+    idx = ctx.index
+    suffix = ctx.cfg.ref_suffix
+    texts: dict[str, str] = {}
+    out = []
+    for r in idx.refs:
+        if not r.via.endswith(suffix) or r.via == "secretKeyRef" or r.via == "envFrom":
+            continue
+        p = PurePosixPath(r.path)
+        if not re.fullmatch(r"values([-_.].+)?\.ya?ml", p.name):
+            continue
+        chart = str(p.parent)
+        original = r.via[: -len(suffix)]
+        base = tuple(r.kp[:-2])
+        if not original or not all(isinstance(k, str) for k in base):
+            continue
+        expr = ".Values." + ".".join([*(str(k) for k in base), original])
+        pattern = re.compile(re.escape(expr) + r"(?![\w.])")
+        now = dotted((*base, r.via)) or r.via
+        for t in _templates(idx.rels, chart):
+            if t not in texts:
+                try:
+                    texts[t] = (ctx.root / t).read_text(encoding="utf-8-sig")
+                except (OSError, UnicodeDecodeError):
+                    texts[t] = ""
+            text = texts[t]
+            for m in pattern.finditer(text):
+                line = text.count("\n", 0, m.start()) + 1
+                col = m.start() - text.rfind("\n", 0, m.start())
+                out.append(Problem(
+                    f"template reads {expr}, which is now {now} (Secret {r.secret}, key "
+                    f"{r.key})",
+                    "make the template read the Secret (e.g. valueFrom.secretKeyRef with "
+                    f"{now}.name and .key), then the follow-up is done",
+                    t, line, col, subject=f"{expr}"))
+    return out
+
+
+def _templates(rels: Sequence[str], chart: str) -> list[str]:
+    prefix = f"{chart}/templates/" if chart != "." else "templates/"
+    return [r for r in rels if r.startswith(prefix)]
+
+
+def secret_values(findings: Iterable[Finding]) -> list[str]:
+    return [f.value for f in findings if len(f.value) >= 3]
+
+
+def es_by_store(ess: Iterable[ExternalSecretInfo]) -> dict[tuple[str, str], list[
+        ExternalSecretInfo]]:
+    out: dict[tuple[str, str], list[ExternalSecretInfo]] = {}
+    for es in ess:
+        if es.store is not None:
+            out.setdefault((es.store.kind, es.store.name), []).append(es)
+    return out

@@ -1,0 +1,230 @@
+"""`run_verify`: index the tree once, run the selected checks, return a `Report`.
+
+Never prints and never exits; `SecretsyncError`s (bad configuration, no token in full mode, a
+Doppler that cannot be asked) propagate for the CLI to map to exit 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from secretsync import config as config_mod
+from secretsync.environments import EnvRules
+from secretsync.errors import UsageError
+from secretsync.scan import ScanOptions, _suppressed, run_scan
+from secretsync.verify import checks, remote, settings
+from secretsync.verify.model import (
+    ALL_CHECKS,
+    ONLINE_ONLY,
+    CheckId,
+    CheckResult,
+    Problem,
+    Report,
+    Status,
+)
+from secretsync.verify.tree import index_tree
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOptions:
+    offline: bool = False
+    only: frozenset[CheckId] = frozenset()
+    """Run only these (empty: all)."""
+    skip: frozenset[CheckId] = frozenset()
+    baseline: Path | None = None
+    project: str | None = None
+    schema_dir: Path | None = None
+    kubectl: str | None = None
+    """Path to kubectl; None: look it up on PATH."""
+    strict: bool = False
+    """Count warn and not-checked as failures."""
+    jobs: int = 0
+
+
+def _selected(opts: VerifyOptions, cfg_skip: frozenset[CheckId]) -> list[CheckId]:
+    chosen = [c for c in ALL_CHECKS if not opts.only or c in opts.only]
+    return [c for c in chosen if c not in opts.skip and (c not in cfg_skip or c in opts.only)]
+
+
+class _Suppressions:
+    """`# secretsync:ignore[<check-id>]` on a problem's line or alone on the line above."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lines: dict[str, list[str]] = {}
+
+    def __call__(self, check: CheckId, p: Problem) -> bool:
+        if not p.path or p.line <= 0:
+            return False
+        if p.path not in self._lines:
+            try:
+                text = (self.root / p.path).read_text(encoding="utf-8-sig", errors="replace")
+            except OSError:
+                text = ""
+            self._lines[p.path] = text.split("\n")
+        return _suppressed(self._lines[p.path], p.line, str(check))
+
+
+def run_verify(
+    root: Path,
+    opts: VerifyOptions,
+    *,
+    api_factory: Callable[[], contextlib.AbstractContextManager[remote.ApiFactory]] | None = None,
+) -> Report:
+    """Verify the tree at `root`. `api_factory` (tests) yields a ConfigRef -> DopplerAPI map;
+    by default tokens come from DOPPLER_TOKEN_<CONFIG> / DOPPLER_TOKEN / the keyring."""
+    from secretsync import baseline as baseline_mod
+    from secretsync import manifests
+
+    t_start = time.perf_counter()
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a directory")
+    if opts.jobs < 0:
+        raise UsageError("--jobs must be 0 (one per core) or more")
+    root = root.resolve()
+    cfg = config_mod.load(root, project=opts.project)
+    vset = settings.load(root)
+    rules = EnvRules(overrides=cfg.environments) if cfg.environments else EnvRules()
+    selected = _selected(opts, vset.skip)
+    schema_dir = opts.schema_dir or manifests.default_schema_dir()
+    if opts.schema_dir is not None and not (opts.schema_dir / "externalsecret-v1.json").is_file():
+        raise UsageError(f"{opts.schema_dir} holds no ESO JSON Schemas (externalsecret-v1.json)")
+    have_schemas = (schema_dir / "externalsecret-v1.json").is_file()
+    bl = baseline_mod.load(opts.baseline) if opts.baseline is not None else None
+
+    timings: dict[CheckId, float] = {}
+    t0 = time.perf_counter()
+    scan_result, everything = run_scan(
+        [root], ScanOptions(excludes=cfg.excludes, env_rules=rules, jobs=opts.jobs), baseline=bl)
+    index = index_tree(root, cfg, rules)
+    shared = time.perf_counter() - t0
+    ctx = checks.Context(root, cfg, vset, rules, index, scan_result, tuple(everything),
+                         schema_dir if have_schemas else None,
+                         checks.find_kubectl(opts.kubectl))
+    found: dict[CheckId, list[Problem]] = {}
+    notes: dict[CheckId, str] = {}
+    statuses: dict[CheckId, Status] = {}
+
+    def timed(check: CheckId, fn: Callable[[], list[Problem]]) -> None:
+        t = time.perf_counter()
+        found.setdefault(check, []).extend(fn())
+        timings[check] = timings.get(check, 0.0) + time.perf_counter() - t
+
+    for check in selected:
+        if check is CheckId.LITERAL:
+            timed(check, lambda: checks.literal(ctx))
+        elif check is CheckId.ENV_LEAK:
+            timed(check, lambda: checks.env_leak_tree(ctx))
+        elif check is CheckId.UNRESOLVED_REF:
+            timed(check, lambda: checks.unresolved_ref(ctx))
+        elif check is CheckId.STORE:
+            timed(check, lambda: checks.store_tree(ctx))
+        elif check is CheckId.SCHEMA:
+            if ctx.schema_dir is None:
+                statuses[check] = Status.NOT_CHECKED
+                notes[check] = (f"no ESO schemas at {schema_dir}: pass --schema-dir "
+                                "DIR/external-secrets-v2.9.0")
+            else:
+                timed(check, lambda: checks.schema(ctx))
+        elif check is CheckId.BUILD:
+            if ctx.kubectl is None:
+                statuses[check] = Status.NOT_CHECKED
+                notes[check] = ("kubectl not found: install kubectl (it embeds kustomize) or "
+                                "pass --kubectl PATH to check that kustomizations build")
+            else:
+                def do_build() -> list[Problem]:
+                    problems, remote_dirs = checks.build(
+                        ctx, checks.secret_values(everything))
+                    if remote_dirs:
+                        notes[CheckId.BUILD] = (f"{len(remote_dirs)} kustomization(s) with remote "
+                                                "bases not built (no network): "
+                                                + ", ".join(remote_dirs[:5]))
+                    return problems
+                timed(check, do_build)
+        elif check is CheckId.FOLLOW_UP:
+            timed(check, lambda: checks.follow_up(ctx))
+
+    online = [c for c in selected if c in (CheckId.MISSING_REMOTE, CheckId.STORE,
+                                           CheckId.ENV_LEAK)]
+    if opts.offline:
+        for c in selected:
+            if c in ONLINE_ONLY:
+                statuses[c] = Status.SKIPPED
+                notes[c] = "needs Doppler: run without --offline (with a read-only token)"
+    elif online:
+        with contextlib.ExitStack() as stack:
+            factory = stack.enter_context(api_factory() if api_factory is not None
+                                          else remote.default_factory())
+            t = time.perf_counter()
+            view = remote.fetch(ctx, factory)
+            fetched = time.perf_counter() - t
+            if CheckId.STORE in selected:
+                timed(CheckId.STORE, lambda: remote.store_remote(ctx, view))
+                timings[CheckId.STORE] += fetched
+            if CheckId.MISSING_REMOTE in selected:
+                def do_missing() -> list[Problem]:
+                    problems, unchecked = remote.missing_remote(view)
+                    if unchecked and unchecked == len(view.targets):
+                        statuses[CheckId.MISSING_REMOTE] = Status.NOT_CHECKED
+                    if unchecked:
+                        notes[CheckId.MISSING_REMOTE] = (
+                            f"{unchecked} ExternalSecret(s) not checked: their store or config "
+                            "is unknown or unreachable (see store)")
+                    return problems
+                timed(CheckId.MISSING_REMOTE, do_missing)
+            if CheckId.ENV_LEAK in selected:
+                timed(CheckId.ENV_LEAK, lambda: remote.env_leak_remote(ctx, view, factory))
+
+    suppressed = _Suppressions(root)
+    results = []
+    for check in selected:
+        problems = found.get(check, [])
+        kept = tuple(p for p in problems if check is CheckId.LITERAL or not suppressed(check, p))
+        n_supp = len(problems) - len(kept)
+        status = statuses.get(check)
+        if status is None:
+            if kept:
+                status = Status.WARN if check is CheckId.FOLLOW_UP else Status.FAIL
+            else:
+                status = Status.PASS
+        summary = _summary(check, status, kept, notes.get(check), ctx, scan_result)
+        seconds = timings.get(check, 0.0) + (shared if check is CheckId.LITERAL else 0.0)
+        results.append(CheckResult(check, status, summary, kept, seconds, n_supp))
+    return Report(str(root), "offline" if opts.offline else "full", tuple(results), opts.strict,
+                  time.perf_counter() - t_start, tuple(scan_result.warnings))
+
+
+def _summary(check: CheckId, status: Status, problems: tuple[Problem, ...], note: str | None,
+             ctx: checks.Context, scan: object) -> str:
+    n = len(problems)
+    base = {
+        CheckId.LITERAL: f"{n} value(s) left in the tree" if n else
+        f"no literal in {ctx.scan.files_scanned} files (baselined {ctx.scan.baselined}, "
+        f"suppressed {ctx.scan.suppressed})",
+        CheckId.UNRESOLVED_REF: f"{n} reference(s) to Secrets nothing produces" if n else
+        f"{len(ctx.index.refs)} reference(s) resolve",
+        CheckId.MISSING_REMOTE: f"{n} remote key(s) missing in Doppler" if n else
+        "every remote key exists",
+        CheckId.STORE: f"{n} store problem(s)" if n else "every store exists and is valid",
+        CheckId.ENV_LEAK: f"{n} dev value(s) reaching production" if n else
+        "no dev value in production",
+        CheckId.SCHEMA: f"{n} schema problem(s)" if n else
+        f"{len(ctx.index.external_secrets)} ExternalSecret(s), {len(ctx.index.stores)} store(s) "
+        "valid",
+        CheckId.BUILD: f"{n} kustomization(s) fail to build" if n else
+        f"{len(ctx.index.kustomizations)} kustomization(s) build",
+        CheckId.FOLLOW_UP: f"{n} manual follow-up(s) open" if n else "no open follow-up",
+    }[check]
+    if status in (Status.NOT_CHECKED, Status.SKIPPED):
+        return note or str(status)
+    return f"{base}; {note}" if note else base
+
+
+@contextlib.contextmanager
+def fixed_factory(factory: remote.ApiFactory) -> Iterator[remote.ApiFactory]:
+    """Wrap a plain factory (tests, embedders) for `run_verify(api_factory=...)`."""
+    yield factory

@@ -1,0 +1,105 @@
+"""The `verify:` section of `.secretsync.yaml`: names only, never a value or a token.
+
+```yaml
+verify:
+  skip: [build]                     # check ids not to run
+  external_secrets: [ghcr-pull-secret]   # Secrets something outside the tree creates
+  stores:                           # stores that live outside the tree
+    doppler-shared: {project: platform, config: prd}
+  env_specific: [TELEGRAM_CHAT_ID]  # Doppler names whose production value must differ from dev
+```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from secretsync.config import CONFIG_FILE
+from secretsync.errors import ConfigError
+from secretsync.verify.model import CheckId
+
+_DOPPLER_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredStore:
+    name: str
+    project: str | None = None
+    config: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifySettings:
+    skip: frozenset[CheckId] = frozenset()
+    external_secrets: frozenset[str] = frozenset()
+    stores: Mapping[str, DeclaredStore] = field(default_factory=dict)
+    env_specific: frozenset[str] = frozenset()
+
+
+def _names(raw: object, what: str) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise ConfigError(f"{what} must be a list of names")
+    return list(raw)
+
+
+def parse(raw: object, source: str = CONFIG_FILE) -> VerifySettings:
+    """Build settings from the `verify:` mapping; `ConfigError` names the bad setting."""
+    if raw is None:
+        return VerifySettings()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: verify must be a mapping")
+    unknown = sorted(str(k) for k in raw if k not in ("skip", "external_secrets", "stores",
+                                                       "env_specific"))
+    if unknown:
+        raise ConfigError(f"{source}: unknown verify setting(s): {', '.join(unknown)}")
+    skip: set[CheckId] = set()
+    for s in _names(raw.get("skip"), f"{source}: verify.skip"):
+        try:
+            skip.add(CheckId(s))
+        except ValueError:
+            raise ConfigError(f"{source}: verify.skip: {s!r} is not a check id",
+                              hint="ids: " + ", ".join(CheckId)) from None
+    stores: dict[str, DeclaredStore] = {}
+    raw_stores = raw.get("stores") or {}
+    if isinstance(raw_stores, list):
+        raw_stores = {n: {} for n in _names(raw_stores, f"{source}: verify.stores")}
+    if not isinstance(raw_stores, Mapping):
+        raise ConfigError(f"{source}: verify.stores must map store names to {{project, config}}")
+    for name, spec in raw_stores.items():
+        spec = spec or {}
+        if not isinstance(spec, Mapping) or not all(
+            isinstance(spec.get(k), str | None) for k in ("project", "config")
+        ):
+            raise ConfigError(f"{source}: verify.stores.{name} needs project and config strings")
+        stores[str(name)] = DeclaredStore(str(name), spec.get("project"), spec.get("config"))
+    env_specific = _names(raw.get("env_specific"), f"{source}: verify.env_specific")
+    bad = [n for n in env_specific if not _DOPPLER_NAME.match(n)]
+    if bad:
+        raise ConfigError(f"{source}: verify.env_specific: {bad[0]!r} is not a Doppler name")
+    return VerifySettings(
+        frozenset(skip),
+        frozenset(_names(raw.get("external_secrets"), f"{source}: verify.external_secrets")),
+        stores, frozenset(env_specific),
+    )
+
+
+def load(root: Path) -> VerifySettings:
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return VerifySettings()
+    try:
+        raw = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError):
+        # config.load already reported a file it cannot read; nothing more to add here.
+        return VerifySettings()
+    if not isinstance(raw, Mapping):
+        return VerifySettings()
+    return parse(raw.get("verify"), str(path))
