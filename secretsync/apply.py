@@ -13,7 +13,7 @@ from pathlib import Path
 
 from secretsync.config import Config
 from secretsync.doppler.interface import Action, DopplerAPI, PushAction
-from secretsync.errors import ConfigError, ConflictError
+from secretsync.errors import ConfigError, ConflictError, RewriteError, SecretsyncError
 from secretsync.plan import Built, Plan, build
 from secretsync.rewrite import unified_diff, write_all
 
@@ -113,14 +113,29 @@ def apply(
         if api is None:
             raise ConfigError("apply needs Doppler to push values")
         t1 = time.perf_counter()
-        result = push(api, built.desired)
+        try:
+            result = push(api, built.desired)
+        except SecretsyncError as exc:
+            # Say what state things are in, not only why Doppler failed.
+            exc.message += ("; apply stopped before changing any file (values Doppler already "
+                            "accepted stay there: run apply again to finish)")
+            exc.args = (exc.message,)
+            raise
         timings["push"] = time.perf_counter() - t1
         actions = result.actions
         if result.conflicts:
             raise ConflictError("Doppler changed during apply; nothing was rewritten",
                                 hint="run `secretsync plan` again")
     t2 = time.perf_counter()
-    write_all(root.resolve(), built.changes)
+    try:
+        write_all(root.resolve(), built.changes)
+    except OSError as exc:
+        # write_all has put every file back; the values are in Doppler.
+        raise RewriteError(
+            f"could not write {Path(exc.filename or '').name or 'the tree'} "
+            f"({exc.strerror or type(exc).__name__}); every file was restored as it was",
+            hint="fix the cause and run apply again (the values are already in Doppler)",
+        ) from None
     timings["rewrite"] = time.perf_counter() - t2
     return ApplyReport(plan, False, False, actions, tuple(c.rel for c in built.changes), diff,
                        timings)
