@@ -49,7 +49,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Explain more on errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="Explain more on errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
@@ -65,7 +66,8 @@ def scan(
     baseline: Annotated[Path | None, typer.Option("--baseline",
                                                   help="Suppress findings recorded here.")] = None,
     update_baseline: Annotated[bool, typer.Option(
-        "--update-baseline", help="Record every current finding in --baseline and exit 0.")] = False,
+        "--update-baseline",
+        help="Record every current finding in --baseline and exit 0.")] = False,
     exclude: Annotated[list[str] | None, typer.Option(
         "--exclude", help="Glob of paths to skip (repeatable).")] = None,
     max_file_size: Annotated[int, typer.Option(
@@ -111,16 +113,20 @@ def run_cli(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="secretsync")
         if isinstance(rv, int):
+            if rv == EXIT_INTERRUPTED:  # typer turns Ctrl-C into exit code 130, silently
+                typer.echo("interrupted", err=True)
             return rv
     except SecretsyncError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
     except typer.Exit as exc:
+        if exc.exit_code == EXIT_INTERRUPTED:
+            typer.echo("interrupted", err=True)
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - mapped to exit 3, never re-raised raw
+    except Exception as exc:
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             # typer's (click's) usage errors: bad option, missing argument.
             exc.show()
