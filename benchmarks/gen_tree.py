@@ -35,7 +35,7 @@ _WORDS = (
 )
 WORDS = tuple(_WORDS.split(" "))
 TEAMS = ("core", "growth", "data", "platform", "payments", "identity", "edge", "ml")
-GEN_VERSION = 2  # bump when the output changes, so bench_scan.py regenerates
+GEN_VERSION = 3  # bump when the output changes, so bench_scan.py regenerates
 AREAS = ("apps", "infrastructure", "clusters", "deploy", "platform")
 ENVS = ("dev", "stg", "prd")
 AUTH0_REGIONS = ("us", "eu", "au", "jp", "ca", "uk", "us-3", "eu-2")
@@ -381,9 +381,11 @@ def generate(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         if plant:
-            line = next(n for n, ln in enumerate(text.splitlines(), 1) if plant.value in ln)
-            records.append({"path": rel.as_posix(), "line": line, "detector": plant.kind,
-                            "file_kind": kind})
+            # Every line holding the value: some shapes write it twice (nginx: a comment and
+            # a map), and each occurrence is a finding.
+            for line in (n for n, ln in enumerate(text.splitlines(), 1) if plant.value in ln):
+                records.append({"path": rel.as_posix(), "line": line, "detector": plant.kind,
+                                "file_kind": kind})
     return records
 
 

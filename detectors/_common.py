@@ -75,6 +75,30 @@ def ci(*words: str) -> str:
     return "|".join(forms)
 
 
+def trie_regex(words: Iterable[str]) -> str:
+    """An alternation of literals as a trie (`pass(?:word|wd)?|secret`): at each position
+    Python's re then follows one branch per character instead of trying every word, which
+    keeps a many-word prefilter near the speed of a single literal search."""
+    trie: dict[str, Any] = {}
+    for w in set(words):
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return f"(?:{body})?" if len(branches) > 1 or len(branches[0]) > 1 else f"{body}?"
+        return body
+
+    return build(trie)
+
+
 @dataclass(frozen=True, slots=True)
 class PatternDetector:
     """A regex over the value, optionally gated by context and checked per match."""
@@ -89,6 +113,8 @@ class PatternDetector:
     accept: Callable[[str, Context], bool] | None = None
     quick: str | None = None
     """A substring every match contains: a plain `in` test is far cheaper than a regex."""
+    requires: tuple[re.Pattern[str], ...] = ()
+    """Patterns that must also match the file's text (see secretsync.detection.could_fire)."""
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if self.quick is not None and self.quick not in value:

@@ -50,6 +50,7 @@ CLIENT_ID = PatternDetector(
     id="auth0-client-id",
     description="Auth0 application client id (32 alphanumerics under a client id key)",
     prefilter=re.compile(r"[Cc]lient[-_]?(?:id|Id|ID)|CLIENT[-_]?ID"),
+    requires=(re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])"),),
     pattern=re.compile(r"^[A-Za-z0-9]{32}$"),
     needs=_client_id_context,
     accept=_mixed,
@@ -69,7 +70,11 @@ def _secretish(text: str, ctx: Context) -> bool:
 CLIENT_SECRET = PatternDetector(
     id="auth0-client-secret",
     description="Auth0 application client secret (64+ of [A-Za-z0-9_-] under a secret key)",
-    prefilter=re.compile(ci("secret")),
+    # `*clientSecret` anywhere, or a `*secret` key on an auth0 path.
+    prefilter=re.compile(r"[Cc]lient[-_]?[Ss]ecret|CLIENT[-_]?SECRET|" + ci("auth0")),
+    # Not the hex of an image digest (`sha256:<64 hex>`).
+    # A run that is not all hex: checksums and digests (`checksum/secret: <64 hex>`) are.
+    requires=(re.compile(r"(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{64,}"),),
     pattern=re.compile(r"^[A-Za-z0-9_-]{64,}$"),
     needs=_client_secret_context,
     accept=_secretish,

@@ -40,7 +40,10 @@ def _account_context(ctx: Context) -> bool:
 ACCOUNT_ID = PatternDetector(
     id="cloudflare-account-id",
     description="Cloudflare account id (32 lowercase hex under an account id key)",
-    prefilter=re.compile(ci("account")),
+    # An account id/tag key, or a bare `account:` inside a cloudflare or r2 block.
+    prefilter=re.compile(r"[Aa]ccount[-_]?(?:[Ii][Dd]|[Tt]ag)|ACCOUNT[-_]?(?:ID|TAG)|[Rr]2|"
+                         + ci("cloudflare")),
+    requires=(re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])"),),
     pattern=re.compile(r"^[0-9a-f]{32}$"),
     needs=_account_context,
 )
@@ -57,6 +60,7 @@ class TunnelIdDetector:
     id: str = "cloudflare-tunnel-id"
     description: str = "Cloudflare tunnel id (a UUID under a tunnel key or in a cloudflared config)"
     prefilter: re.Pattern[str] = re.compile(ci("tunnel") + "|credentials-file")
+    requires: tuple[re.Pattern[str], ...] = (_UUID_ANY,)
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if "cfargotunnel" in value:
@@ -172,9 +176,15 @@ _LEGACY_TOKEN = re.compile(r"^[A-Za-z0-9_-]{40}$")
 class ApiTokenDetector:
     id: str = "cloudflare-api-token"
     description: str = "Cloudflare API token (cfk_/cfut_/cfat_, or a 40-char token in context)"
+    # A new-format token's prefix, or a legacy token's key (`_TOKEN_KEYS`, or a token under
+    # a cloudflare key) and a 40-character run that is not all hex (a commit SHA is).
     prefilter: re.Pattern[str] = re.compile(
-        r"cfk_|cfut_|cfat_|" + ci("token", "key")
+        r"cfk_|cfut_|cfat_|" + ci("token", "cloudflare")
     )
+    requires: tuple[re.Pattern[str], ...] = (re.compile(
+        r"cfk_|cfut_|cfat_"
+        r"|(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{40}(?![A-Za-z0-9_-])"
+    ),)
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if "cf" in value and "_" in value:

@@ -41,7 +41,7 @@ from detect_secrets.plugins import stripe as _stripe
 from detect_secrets.plugins import twilio as _twilio
 
 from secretsync.detection import Context, Detector, Example, Hit
-from secretsync.detectors._common import LinePlugin, ci, is_reference, names, norm
+from secretsync.detectors._common import LinePlugin, is_reference, names, norm, trie_regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,8 @@ class _Builtin:
     prefilter: str
     keyword_line: bool = False
     """The plugin's pattern needs the key beside the value (`aws_secret_key = "..."`)."""
+    requires: str | None = None
+    """A pattern the file must also match (see secretsync.detection.could_fire)."""
 
 
 # TelegramBotTokenDetector (ours is better), IPPublicDetector (public IPs are not secrets),
@@ -61,7 +63,10 @@ class _Builtin:
 # SoftLayer and Cloudant patterns (generic-secret covers them) are left out on purpose.
 _BUILTINS: tuple[_Builtin, ...] = (
     _Builtin("aws-access-key", _aws, "AWSKeyDetector",
-             r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|aws|Aws|AWS", keyword_line=True),
+             r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|aws|Aws|AWS", keyword_line=True,
+             # An access key id, or the 40-character secret key the keyword pattern wants.
+             requires=r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}"
+                      r"|(?<![0-9a-zA-Z/+])[0-9a-zA-Z/+]{40}(?![0-9a-zA-Z/+])"),
     _Builtin("azure-storage-key", _azure, "AzureStorageKeyDetector", r"AccountKey="),
     _Builtin("basic-auth-url", _basic_auth, "BasicAuthDetector", r"://[^\s/?#@]+@"),
     _Builtin("discord-bot-token", _discord, "DiscordBotTokenDetector",
@@ -100,6 +105,7 @@ class BuiltinDetector:
     prefilter: re.Pattern[str]
     plugin: Any
     keyword_line: bool = False
+    requires: tuple[re.Pattern[str], ...] = ()
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         # The prefilter doubles as a cheap gate per value: it is a necessary condition.
@@ -203,6 +209,7 @@ class GenericSecretDetector:
     base64: Any
     hex: Any
     prefilter: re.Pattern[str]
+    requires: tuple[re.Pattern[str], ...] = ()
     endings: tuple[str, ...] = ()
     """`settings.keywords`, normalized."""
     defer_to: tuple[Detector, ...] = ()
@@ -233,11 +240,36 @@ class GenericSecretDetector:
         return (Hit(self.id, start, start + len(v)),)
 
 
-def _keyword_prefilter(keywords: Iterable[str]) -> re.Pattern[str]:
-    # A key matches when its normalized form ends with a keyword, so the raw key contains the
-    # keyword's last word contiguously, in one of the case forms of `ci`.
-    last_words = sorted({k.lower().replace("-", "_").rsplit("_", 1)[-1] for k in keywords})
-    return re.compile(ci(*last_words))
+def _spellings(keyword: str) -> list[str]:
+    """`api_key` as keys spell it: api_key, api-key, apikey, apiKey, ApiKey, API_KEY, ..."""
+    words = [w for w in keyword.lower().replace("-", "_").split("_") if w]
+    cap = [w[:1].upper() + w[1:] for w in words]
+    forms = {
+        "_".join(words), "-".join(words), "".join(words),
+        words[0] + "".join(cap[1:]), "".join(cap), "_".join(cap),
+        "_".join(w.upper() for w in words), "-".join(w.upper() for w in words),
+        "".join(w.upper() for w in words),
+    }
+    return sorted(forms, key=lambda f: (-len(f), f))
+
+
+def _keyword_prefilter(keywords: Iterable[str], *, precise: bool = False) -> re.Pattern[str]:
+    """Where generic-secret could fire: a key ending in a keyword with a value on its line
+    (`password: x`, `"apiKey": "x"`, `DB_PASSWORD=x`), or an env entry whose `name:` ends in
+    one followed by an inline `value:` (`- name: DB_PASSWORD` / `value: x`, or flow style). A
+    bare keyword is not enough: `secretKeyRef:`, `secretName:`, `secret:` volume blocks and
+    `valueFrom` entries stand in most manifests and hold nothing.
+
+    `precise` also leaves out `existingSecret: name`; its leading look-behind costs Python's
+    re the fast skip to candidate characters, so it only runs as a requirement after the fast
+    form matched."""
+    alts = trie_regex(f for k in keywords for f in _spellings(k))
+    q = "[\"']?"
+    lead = "(?<![Ee]xisting)" if precise else ""
+    inline = rf"{lead}(?:{alts}){q}[ \t]*[:=][ \t]*{q}[^\s\"'#{{}}\[\],&*!]"
+    env_name = (rf"name:[ \t]*{q}[A-Za-z0-9_.-]*(?:{alts}){q}"
+                rf"(?:[ \t]*\r?\n[ \t]*|[ \t]*,[ \t]*)value:[ \t]*{q}[^\s\"'#{{}}\[\],&*!]")
+    return re.compile(f"{inline}|{env_name}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +293,7 @@ class GenericDetectors:
                 prefilter=re.compile(b.prefilter),
                 plugin=cls(),
                 keyword_line=b.keyword_line,
+                requires=(re.compile(b.requires),) if b.requires else (),
             ))
         if GENERIC_SECRET_ID not in self.settings.disabled:
             out.append(GenericSecretDetector(
@@ -269,6 +302,7 @@ class GenericDetectors:
                                                                   8.0)),
                 hex=_entropy.HexHighEntropyString(limit=min(self.settings.hex_limit, 8.0)),
                 prefilter=_keyword_prefilter(self.settings.keywords),
+                requires=(_keyword_prefilter(self.settings.keywords, precise=True),),
                 endings=tuple(norm(k) for k in self.settings.keywords),
                 defer_to=(*self.specific, *out),
             ))

@@ -7,9 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, norm, path_has
-
 from secretsync.detection import Context, Detector, Example, Hit
+from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, norm, path_has
 
 _TSKEY_PREFILTER = re.compile(r"tskey-")
 _KEY_TYPES = {
@@ -86,7 +85,9 @@ _TAILNET_WHOLE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.@+-]{2,}?)(?:\.ts\.net)?\
 class TailnetDetector:
     id: str = "tailscale-tailnet"
     description: str = "Tailscale tailnet name or id (tail<hex>, tailnet-<hex>, fun names)"
-    prefilter: re.Pattern[str] = re.compile(ci("tail") + r"|\.ts\.net")
+    # An id (`tail<hex>`, `tailnet-<hex>`), a MagicDNS name, or a tailnet key for fun names.
+    prefilter: re.Pattern[str] = re.compile(r"tail(?:net-)?[0-9a-f]{4}|" + ci("tailnet")
+                                            + r"|\.ts\.net")
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         has_tail = "tail" in value

@@ -21,7 +21,9 @@ def _token_secret(text: str, ctx: Context) -> bool:
 BOT_TOKEN = PatternDetector(
     id="telegram-bot-token",
     description="Telegram bot token (<bot id>:<35-char secret>)",
-    prefilter=re.compile(r"[0-9]:[A-Za-z0-9_-]{34}"),
+    # No look-behind: a leading assertion costs Python's re its fast skip to candidate
+    # characters. Five digits before the colon already rule out `sha256:` digests.
+    prefilter=re.compile(r"[0-9]{5}:[A-Za-z0-9_-]{34}"),
     pattern=re.compile(r"(?<![0-9])[0-9]{5,16}:[A-Za-z0-9_-]{34,35}(?![A-Za-z0-9_-])"),
     accept=_token_secret,
     quick=":",
@@ -51,6 +53,7 @@ CHAT_ID = PatternDetector(
     id="telegram-chat-id",
     description="Telegram chat id (user, group, or -100... supergroup/channel) in chat context",
     prefilter=re.compile(ci("chat", "telegram")),
+    requires=(re.compile(r"[0-9]{5}"),),
     # Several ids may share one value (`-100123,-100456`); a YAML integer arrives as digits.
     pattern=re.compile(r"(?<![\w.:/-])-?[0-9]{5,16}(?![\w.:])"),
     needs=_chat_context,

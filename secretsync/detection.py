@@ -23,7 +23,7 @@ class Context:
     """The nearest mapping key above the value (`clientId`), or the key of an embedded
     `key = value` / `KEY=value` / `"key": value` line."""
     key_path: KeyPath = ()
-    """Keys from the document root, sequence indexes as ints: ('global', 'tailscale', 'clientId')."""
+    """Keys from the document root, sequence indexes as ints: ('global', 'tailscale', 'id')."""
     env_name: str | None = None
     """The environment variable this value feeds: `- name: X` beside `value:`, or a dotenv key."""
     kind: str | None = None
@@ -71,6 +71,22 @@ class Detector(Protocol):
         ...
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]: ...
+
+
+# A detector may also carry `requires: tuple[re.Pattern[str], ...]`: patterns that must ALL
+# match the file's text as well as `prefilter` (a context keyword AND a value shape, say). It
+# stays optional so that any object with the four members above is a detector.
+
+
+def requirements(d: Detector) -> tuple[re.Pattern[str], ...]:
+    reqs: tuple[re.Pattern[str], ...] = getattr(d, "requires", ())
+    return reqs
+
+
+def could_fire(d: Detector, text: str) -> bool:
+    """The file-level gate: the prefilter and every requirement match somewhere in `text`."""
+    return d.prefilter.search(text) is not None and all(
+        r.search(text) is not None for r in requirements(d))
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,11 @@ def decode(data: bytes) -> tuple[str, bool, str | None]:
         return data.decode("latin-1"), bom, "not valid UTF-8; read as Latin-1 text"
 
 
+# A value scalar as the event walk first sees it: value, key path, token span, style, tag,
+# key token span, and its parent frame (for siblings such as an env entry's `name`).
+_Record = tuple[str, KeyPath, int, int, str, "str | None", "tuple[int, int] | None", "_Frame"]
+
+
 class _Frame:
     __slots__ = ("entries", "expect_key", "index", "is_key", "key_span", "kind", "path",
                  "pending", "pending_span")
@@ -139,7 +144,7 @@ def parse_yaml(rel: str, text: str, bom: bool = False) -> ParsedFile:
     scalars: list[Scalar] = []
     docs: list[Document] = []
     # Per document: raw records, resolved into Scalars once `kind` and siblings are known.
-    records: list[tuple[str, KeyPath, int, int, str, str | None, tuple[int, int] | None, _Frame]] = []
+    records: list[_Record] = []
     stack: list[_Frame] = []
     paths: set[KeyPath] = set()
     seq_paths: set[KeyPath] = set()
@@ -242,7 +247,7 @@ def _finish_doc(
     doc_start: int,
     doc_end: int,
     root: _Frame,
-    records: list[tuple[str, KeyPath, int, int, str, str | None, tuple[int, int] | None, _Frame]],
+    records: list[_Record],
     out: list[Scalar],
     docs: list[Document],
     paths: set[KeyPath],
@@ -275,15 +280,19 @@ def _finish_doc(
             out.extend(_embedded(value, ctx, start, end, text, idx, doc_index, style))
 
 
-# Inner `key: value`, `key = "value"`, `KEY=value`, `"key": "value"` lines of a block scalar.
+# Inner `key: value`, `key = "value"`, `KEY=value`, `"key": "value"` lines of a block scalar,
+# commented out too (`# password: x` in an nginx or HCL config is still a leaked value).
 _INNER = re.compile(
-    r"""(?m)^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?
+    r"""(?m)^[ \t]*(?:(?:\#|//|;)[ \t]*)?(?:-[ \t]+)?(?:export[ \t]+)?
         (?:"(?P<qk>[^"\n]{1,100})"|(?P<k>[A-Za-z_][A-Za-z0-9_.\-/]{0,100}))
         [ \t]*(?P<op>[:=])[ \t]*
         (?:"(?P<dq>(?:[^"\\\n]|\\.){1,2000})"|'(?P<sq>[^'\n]{1,2000})'|(?P<bare>[^\s"'#;,{}\[\]][^\s#;,{}\[\]]{0,2000}))""",
     re.X,
 )
-_JSON_PAIR = re.compile(r'"(?P<k>[^"\n]{1,100})"[ \t]*:[ \t]*(?:"(?P<v>(?:[^"\\\n]|\\.){1,2000})"|(?P<n>-?\d{5,20}))')
+_JSON_PAIR = re.compile(
+    r'"(?P<k>[^"\n]{1,100})"[ \t]*:[ \t]*'
+    r'(?:"(?P<v>(?:[^"\\\n]|\\.){1,2000})"|(?P<n>-?\d{5,20}))'
+)
 
 
 def _embedded_format(value: str, key: str | None) -> str:
@@ -388,7 +397,8 @@ def _comments(rel: str, text: str, idx: LineIndex, scalars: list[Scalar]) -> Ite
 
 # Text fallback: `key: value` lines, keys nested by indentation, list items as one more level.
 _TEXT_LINE = re.compile(
-    r"""^(?P<indent>[ \t]*(?:-[ \t]+)*)(?P<key>[^\s:#"'{}][^:#]*?|"[^"]+"|'[^']+')[ \t]*:(?:[ \t]+(?P<val>.*?))?[ \t]*\r?$"""
+    r"""^(?P<indent>[ \t]*(?:-[ \t]+)*)"""
+    r"""(?P<key>[^\s:#"'{}][^:#]*?|"[^"]+"|'[^']+')[ \t]*:(?:[ \t]+(?P<val>.*?))?[ \t]*\r?$"""
 )
 
 

@@ -113,7 +113,8 @@ class EnvResolver:
                     self.overlays.setdefault(base, []).append(Overlay(env, r, (r,), False))
 
     def _kustomize_overlays(self, rels: Sequence[str]) -> None:
-        kusts = [r for r in rels if PurePosixPath(r).name in ("kustomization.yaml", "kustomization.yml")]
+        names = ("kustomization.yaml", "kustomization.yml")
+        kusts = [r for r in rels if PurePosixPath(r).name in names]
         for k in kusts:
             env = self.file_env.get(k)
             if not env:
@@ -136,7 +137,8 @@ class EnvResolver:
         out = []
         for s in pf.scalars:
             kp = s.ctx.key_path
-            if (sub is None and len(kp) == 2 and kp[0] == key and isinstance(kp[1], int)) or (sub is not None and len(kp) == 3 and kp[0] == key and kp[2] == sub):
+            listed = sub is None and len(kp) == 2 and isinstance(kp[1], int)
+            if kp and kp[0] == key and (listed or (len(kp) == 3 and kp[2] == sub)):
                 out.append(s.value)
         return out
 

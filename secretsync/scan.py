@@ -18,7 +18,7 @@ from pathlib import Path
 
 from secretsync import documents
 from secretsync.baseline import Baseline
-from secretsync.detection import Detector
+from secretsync.detection import Detector, could_fire
 from secretsync.documents import LineIndex, ParsedFile
 from secretsync.environments import EnvResolver, EnvRules
 from secretsync.exclusions import skip_context, skip_value
@@ -88,7 +88,7 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
         text = data.decode("utf-8", errors="surrogateescape")
     except Exception:  # pragma: no cover - surrogateescape does not raise
         text = data.decode("latin-1")
-    active = [d for d in detectors if d.prefilter.search(text)]
+    active = [d for d in detectors if could_fire(d, text)]
     if not active:
         return FileScan((), (), None)
     pf, warnings = documents.parse(src.rel, data, template=src.template)
@@ -106,7 +106,8 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
         # A hit inside another hit of the same scalar (an account id inside an R2 endpoint)
         # is the same secret, reported once.
         hits = [h for h in hits if not any(
-            o is not h and o.start <= h.start and h.end <= o.end and (o.end - o.start) > (h.end - h.start)
+            o is not h and o.start <= h.start and h.end <= o.end
+            and (o.end - o.start) > (h.end - h.start)
             for o in hits)]
         for h in hits:
             secret = value[h.start:h.end]
@@ -203,7 +204,9 @@ def _scan_all(
             yield src, fs, size
 
 
-def list_files(roots: Sequence[Path], opts: ScanOptions) -> tuple[Path, list[SourceFile], list[str]]:
+def list_files(
+    roots: Sequence[Path], opts: ScanOptions,
+) -> tuple[Path, list[SourceFile], list[str]]:
     base, files, skipped = walk(roots, excludes=opts.excludes, max_bytes=opts.max_bytes)
     return base, files, [f"{s.rel}: {s.reason}" for s in skipped]
 

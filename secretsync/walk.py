@@ -95,7 +95,8 @@ def walk(
         if not path.is_file():
             return
         if st.st_size > max_bytes:
-            skipped.append(Skipped(rel, f"larger than the {max_bytes} byte limit (--max-file-size)"))
+            skipped.append(
+                Skipped(rel, f"larger than the {max_bytes} byte limit (--max-file-size)"))
             return
         files.setdefault(rel, SourceFile(path, rel, _is_template(rel)))
 

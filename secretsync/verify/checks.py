@@ -127,7 +127,7 @@ def unresolved_ref(ctx: Context) -> list[Problem]:
 def store_tree(ctx: Context) -> list[Problem]:
     idx = ctx.index
     out: list[Problem] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     for es in idx.external_secrets:
         if es.store is None:
             out.append(Problem(f"ExternalSecret {es.name} names no store",
@@ -135,7 +135,7 @@ def store_tree(ctx: Context) -> list[Problem]:
                                es.path, es.line, subject=f"{es.name}:no-store"))
             continue
         ref = es.store
-        info = idx.store(ref)
+        info = idx.store(ref, es.path)
         if info is None:
             if ref.name in ctx.settings.stores:
                 continue
@@ -158,10 +158,11 @@ def store_tree(ctx: Context) -> list[Problem]:
                 f"Doppler config {got}",
                 f"point secretStoreRef at the store for config {expected}",
                 es.path, es.line, subject=f"{es.name}:env:{ref.name}"))
-        if (ref.kind, ref.name) in seen:
-            continue
-        seen.add((ref.kind, ref.name))
-        out.extend(_store_problems(ctx, info.path, info.line, ref.kind, ref.name, info.doc))
+        for same in idx.stores_named(ref):
+            if (same.path, ref.kind, ref.name) in seen:
+                continue
+            seen.add((same.path, ref.kind, ref.name))
+            out.extend(_store_problems(ctx, same.path, same.line, ref.kind, ref.name, same.doc))
     return out
 
 

@@ -76,7 +76,7 @@ def targets(ctx: Context) -> list[Target]:
             continue
         project: object = None
         config: object = None
-        info = ctx.index.store(es.store)
+        info = ctx.index.store(es.store, es.path)
         if info is not None and info.doppler is not None:
             project, config = info.doppler.get("project"), info.doppler.get("config")
         elif info is None and es.store.name in ctx.settings.stores:

@@ -92,8 +92,26 @@ class TreeIndex:
     parsed: dict[str, ParsedFile] = field(default_factory=dict, repr=False)
     warnings: list[str] = field(default_factory=list)
 
-    def store(self, ref: StoreRef) -> StoreInfo | None:
-        return next((s for s in self.stores if s.ref == ref), None)
+    def store(self, ref: StoreRef, near: str = "") -> StoreInfo | None:
+        """The store `ref` names; with several of that name (a monorepo of clusters), the one
+        sharing the longest directory prefix with `near`."""
+        found = [s for s in self.stores if s.ref == ref]
+        if not found:
+            return None
+        parts = near.split("/")
+
+        def shared(s: StoreInfo) -> int:
+            n = 0
+            for a, b in zip(parts, s.path.split("/"), strict=False):
+                if a != b:
+                    break
+                n += 1
+            return n
+
+        return max(found, key=shared)
+
+    def stores_named(self, ref: StoreRef) -> list[StoreInfo]:
+        return [s for s in self.stores if s.ref == ref]
 
 
 def _load_all(text: str) -> list[Any]:
@@ -193,7 +211,7 @@ def _chart_values(idx: TreeIndex, chart: str, rules: EnvRules) -> Iterator[Exter
         doc = manifests.external_secret(
             secret, StoreRef(_str(store.get("kind")) or "(unset)", _str(store.get("name"))
                              or "(unset)"), keys)
-        line = _line_of(idx.parsed[rel], 0, ("secretsync",))
+        line = _line_of(idx.parsed[rel], 0, ("secretsync", "secretName"))
         info = _es_info(rel, line, doc, path_env(rel, rules), generated=True)
         if info is not None:
             yield info
@@ -255,7 +273,7 @@ def index_tree(root: Path, cfg: Config, rules: EnvRules) -> TreeIndex:
             if not isinstance(doc, Mapping):
                 continue
             kind = doc.get("kind")
-            line = _line_of(pf, i, ("kind",))
+            line = _line_of(pf, i, ("metadata", "name"))
             meta = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else {}
             assert isinstance(meta, Mapping)
             if kind == "ClusterExternalSecret":
