@@ -33,6 +33,8 @@ from secretsync.detection import Context, KeyPath
 
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 UPPER_ENV_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+MAX_DEPTH = 100
+"""Deeper YAML is read as text lines (real GitOps files nest a dozen levels)."""
 _STYLES = {None: "plain", "": "plain", "'": "single", '"': "double", "|": "literal", ">": "folded"}
 
 
@@ -185,6 +187,10 @@ def parse_yaml(rel: str, text: str, bom: bool = False) -> ParsedFile:
             if top is not None:
                 after_value(top)
         elif isinstance(ev, (MappingStartEvent, SequenceStartEvent)):
+            if len(stack) >= MAX_DEPTH:
+                # Key paths grow with depth: unbounded nesting costs quadratic time and memory.
+                raise MarkedYAMLError(problem=f"nested deeper than {MAX_DEPTH} levels",
+                                      problem_mark=ev.start_mark)
             kind = "map" if isinstance(ev, MappingStartEvent) else "seq"
             top = stack[-1] if stack else None
             if top is not None and (top.is_key or (top.kind == "map" and top.expect_key)):
@@ -439,7 +445,8 @@ def parse_text(rel: str, text: str, bom: bool, reason: str) -> ParsedFile:
         if key == "name" and val:
             names[indent] = val.strip("\"'")
         if not val or (val.startswith(("|", ">")) and len(val) <= 3):
-            stack.append((indent, key))
+            if len(stack) < MAX_DEPTH:  # deeper keys keep the path so far (bounded cost)
+                stack.append((indent, key))
             continue
         vstart = line_start + m.start("val")
         comment = re.search(r"[ \t]#", val)
