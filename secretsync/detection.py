@@ -83,10 +83,22 @@ def requirements(d: Detector) -> tuple[re.Pattern[str], ...]:
     return reqs
 
 
-def could_fire(d: Detector, text: str) -> bool:
-    """The file-level gate: the prefilter and every requirement match somewhere in `text`."""
-    return d.prefilter.search(text) is not None and all(
-        r.search(text) is not None for r in requirements(d))
+def could_fire(
+    d: Detector, text: str, memo: dict[tuple[str, int], bool] | None = None,
+) -> bool:
+    """The file-level gate: the prefilter and every requirement match somewhere in `text`.
+    `memo` (one per text) lets detectors that share a pattern (the five `tskey-` kinds) pay
+    for one search."""
+    if memo is None:
+        memo = {}
+    for p in (d.prefilter, *requirements(d)):
+        key = (p.pattern, p.flags)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = p.search(text) is not None
+        if not hit:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,8 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
         text = data.decode("utf-8", errors="surrogateescape")
     except Exception:  # pragma: no cover - surrogateescape does not raise
         text = data.decode("latin-1")
-    active = [d for d in detectors if could_fire(d, text)]
+    memo: dict[tuple[str, int], bool] = {}
+    active = [d for d in detectors if could_fire(d, text, memo)]
     if not active:
         return FileScan((), (), None)
     pf, warnings = documents.parse(src.rel, data, template=src.template)

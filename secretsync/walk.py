@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +63,12 @@ def walk(
         if not r.exists() and not r.is_symlink():
             raise UsageError(f"no such file or directory: {r}")
     base = scan_base(roots)
+    base_s = str(base)
     files: dict[str, SourceFile] = {}
     skipped: list[Skipped] = []
+
+    def rel_of(path: str) -> str:
+        return os.path.relpath(path, base_s).replace(os.sep, "/")
 
     def excluded(rel: str) -> bool:
         return any(
@@ -71,57 +76,59 @@ def walk(
             for pat in excludes
         )
 
-    def consider(path: Path, root: Path, explicit: bool) -> None:
-        rel = path.resolve().relative_to(base).as_posix() if not path.is_symlink() else (
-            path.absolute().relative_to(base).as_posix()
-            if path.absolute().is_relative_to(base)
-            else path.name
-        )
-        if not explicit and (not _wanted(rel) or excluded(rel)):
-            return
-        if path.is_symlink():
-            target = path.resolve()
-            if not target.is_relative_to(root.resolve()):
+    def add_file(path: str, rel: str, root_real: str, is_link: bool) -> None:
+        if is_link:
+            target = os.path.realpath(path)
+            if os.path.commonpath([target, root_real]) != root_real:
                 skipped.append(Skipped(rel, "symlink pointing outside the scanned tree"))
                 return
-            if not target.exists():
+            if not os.path.exists(target):
                 skipped.append(Skipped(rel, "broken symlink"))
                 return
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError as exc:
             skipped.append(Skipped(rel, f"cannot stat: {exc.strerror}"))
             return
-        if not path.is_file():
+        if not stat.S_ISREG(st.st_mode):
             return
         if st.st_size > max_bytes:
             skipped.append(
                 Skipped(rel, f"larger than the {max_bytes} byte limit (--max-file-size)"))
             return
-        files.setdefault(rel, SourceFile(path, rel, _is_template(rel)))
+        files.setdefault(rel, SourceFile(Path(path), rel, _is_template(rel)))
+
+    def visit(top: str, root_real: str) -> None:
+        # An explicit stack, not recursion: a hostile tree may nest deeper than Python's
+        # recursion limit.
+        stack = [top]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as it:
+                    entries = sorted(it, key=lambda e: e.name, reverse=True)
+            except OSError as exc:
+                skipped.append(Skipped(rel_of(directory), f"cannot list: {exc.strerror}"))
+                continue
+            for e in entries:
+                rel = rel_of(e.path)
+                link = e.is_symlink()
+                if e.is_dir(follow_symlinks=False):
+                    if e.name not in SKIP_DIRS and not excluded(rel):
+                        stack.append(e.path)
+                elif link and os.path.isdir(e.path):
+                    # Never followed: no loops, nothing outside the tree by the back door.
+                    skipped.append(Skipped(rel, "directory symlink not followed"))
+                elif _wanted(rel) and not excluded(rel):
+                    add_file(e.path, rel, root_real, link)
 
     for root in roots:
-        root_dir = root if root.is_dir() else root.parent
-        if root.is_file() or (root.is_symlink() and not root.is_dir()):
-            consider(root, root_dir, explicit=True)
-            continue
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            d = Path(dirpath)
-            keep = []
-            for name in sorted(dirnames):
-                sub = d / name
-                if name in SKIP_DIRS:
-                    continue
-                if sub.is_symlink():
-                    rel = sub.absolute().relative_to(base).as_posix()
-                    skipped.append(Skipped(rel, "directory symlink not followed"))
-                    continue
-                rel = sub.relative_to(base).as_posix() if sub.is_relative_to(base) else name
-                if excluded(rel):
-                    continue
-                keep.append(name)
-            dirnames[:] = keep
-            for name in sorted(filenames):
-                consider(d / name, root, explicit=False)
+        if root.is_dir():
+            real = os.path.realpath(root)
+            visit(real, real)
+        else:
+            # A file named on the command line is scanned whatever its name.
+            real_parent = os.path.realpath(root.parent)
+            path = os.path.join(real_parent, root.name)
+            add_file(path, rel_of(path), real_parent, root.is_symlink())
     return base, [files[k] for k in sorted(files)], skipped
-

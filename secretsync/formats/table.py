@@ -26,7 +26,7 @@ def _cell(text: str) -> Text:
     return Text(text)
 
 
-def render(result: ScanResult, width: int = 120, color: bool = False) -> str:
+def render(result: ScanResult, width: int = 160, color: bool = False) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=color, no_color=not color,
                       highlight=False)
@@ -39,7 +39,7 @@ def render(result: ScanResult, width: int = 120, color: bool = False) -> str:
     table.add_column("Detector")
     table.add_column("Envs")
     table.add_column("Preview")
-    table.add_column("Places")
+    table.add_column("Places (path:line:column key.path)", overflow="fold")
     for g in result.secrets:
         places = "\n".join(
             printable(f"{f.path}:{f.line}:{f.column}"
