@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from secretsync import manifests
+from secretsync.baseline import Baseline
 from secretsync.config import Config
 from secretsync.environments import EnvRules
 from secretsync.errors import SecretsyncError
@@ -37,10 +38,15 @@ class Context:
     rules: EnvRules
     index: TreeIndex
     scan: ScanResult
-    all_findings: tuple[Finding, ...] = field(repr=False)
-    """Every finding before the baseline (what follow-up lists)."""
+    """The scan without the baseline (so checks that do not need it never pay for its hashes)."""
+    baseline: Baseline | None = field(repr=False)
     schema_dir: Path | None = None
     kubectl: str | None = None
+
+    def findings(self, leak: bool) -> list[Finding]:
+        """Env-leak findings (or all others) the baseline does not accept."""
+        return [f for f in self.scan.findings if (f.detector == ENV_LEAK_ID) == leak
+                and not (self.baseline is not None and self.baseline.contains(f))]
 
 
 # -- literal -----------------------------------------------------------------------------------
@@ -65,16 +71,14 @@ def literal(ctx: Context) -> list[Problem]:
     return [
         Problem(f"{f.detector} value at {f.key_path_dotted or 'line ' + str(f.line)}",
                 _literal_fix(f), f.path, f.line, f.column, subject=f.fingerprint)
-        for f in ctx.scan.findings if f.detector != ENV_LEAK_ID
+        for f in ctx.findings(leak=False)
     ]
 
 
 # -- env-leak (tree) ---------------------------------------------------------------------------
 def env_leak_tree(ctx: Context) -> list[Problem]:
     out = []
-    for f in ctx.scan.findings:
-        if f.detector != ENV_LEAK_ID:
-            continue
+    for f in ctx.findings(leak=True):
         env = ", ".join(f.environments) or "production"
         config = ", ".join(ctx.cfg.config_for(e) for e in f.environments) or "prd"
         name = f.suggested_name or "NAME"

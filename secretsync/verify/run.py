@@ -99,10 +99,10 @@ def run_verify(
     timings: dict[CheckId, float] = {}
     t0 = time.perf_counter()
     scan_result, everything = run_scan(
-        [root], ScanOptions(excludes=cfg.excludes, env_rules=rules, jobs=opts.jobs), baseline=bl)
+        [root], ScanOptions(excludes=cfg.excludes, env_rules=rules, jobs=opts.jobs))
     index = index_tree(root, cfg, rules)
     shared = time.perf_counter() - t0
-    ctx = checks.Context(root, cfg, vset, rules, index, scan_result, tuple(everything),
+    ctx = checks.Context(root, cfg, vset, rules, index, scan_result, bl,
                          schema_dir if have_schemas else None,
                          checks.find_kubectl(opts.kubectl))
     found: dict[CheckId, list[Problem]] = {}
@@ -203,8 +203,9 @@ def _summary(check: CheckId, status: Status, problems: tuple[Problem, ...], note
     n = len(problems)
     base = {
         CheckId.LITERAL: f"{n} value(s) left in the tree" if n else
-        f"no literal in {ctx.scan.files_scanned} files (baselined {ctx.scan.baselined}, "
-        f"suppressed {ctx.scan.suppressed})",
+        f"no literal in {ctx.scan.files_scanned} files (baselined "
+        f"{sum(1 for f in ctx.scan.findings if f.detector != checks.ENV_LEAK_ID) - n}, "
+        f"suppressed inline {ctx.scan.suppressed})",
         CheckId.UNRESOLVED_REF: f"{n} reference(s) to Secrets nothing produces" if n else
         f"{len(ctx.index.refs)} reference(s) resolve",
         CheckId.MISSING_REMOTE: f"{n} remote key(s) missing in Doppler" if n else

@@ -205,7 +205,7 @@ def _fails_with(r: Run, check: str, *fix_words: str) -> list[dict[str, object]]:
 def test_deleted_remote_key_fails_missing_remote(loop: Loop) -> None:
     delete_secret(loop.srv, loop.token, "prd", "TAILNET")
     try:
-        r = verify(loop.tree, "--baseline", str(loop.baseline))
+        r = verify(loop.tree, "--baseline", str(loop.baseline), "--skip", "build")
     finally:
         loop.srv.set_secret(PROJECT, "prd", "TAILNET", SEED_VALUES_BY_NAME["TAILNET"])
     problems = _fails_with(r, "missing-remote", "secretsync push --set TAILNET --config prd")
@@ -228,7 +228,7 @@ def test_renamed_secret_fails_unresolved_ref(loop: Loop, broken: Path) -> None:
                                            "  target:\n    name: example-api-secrets"))
     base = broken / "gitops-platform/deploy/services/example-api/values.yaml"
     base.write_text(base.read_text().replace("key: AUTH0_DOMAIN", "key: AUTH0_DOMAN"))
-    r = verify(broken, "--baseline", str(loop.baseline))
+    r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal")
     problems = _fails_with(r, "unresolved-ref", "secretKey: AUTH0_DOMAN")
     assert any("no key AUTH0_DOMAN" in str(p["message"]) for p in problems)
 
@@ -237,19 +237,19 @@ def test_secret_nothing_produces_fails_unresolved_ref(loop: Loop, broken: Path) 
     base = broken / "gitops-platform/apps/base/example-api/release.yaml"
     base.write_text(base.read_text().replace("name: example-api-doppler",
                                              "name: example-api-credentials"))
-    r = verify(broken, "--baseline", str(loop.baseline), "--offline")
+    r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal", "--offline")
     problems = _fails_with(r, "unresolved-ref", "verify.external_secrets")
     assert any("example-api-credentials" in str(p["message"]) for p in problems)
     # Declaring it external in .secretsync.yaml is the documented way out.
     (broken / ".secretsync.yaml").write_text(
         "verify:\n  external_secrets: [example-api-credentials]\n")
-    assert verify(broken, "--baseline", str(loop.baseline), "--offline").code == 0
+    assert verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal", "--offline").code == 0
 
 
 def test_literal_put_back_fails_literal(loop: Loop, broken: Path) -> None:
     values = broken / "gitops-platform/infrastructure/apps/values.yaml"
     values.write_text(values.read_text() + "extra:\n  tailnet: tail876052\n")
-    r = verify(broken, "--baseline", str(loop.baseline), "--offline")
+    r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--offline")
     problems = _fails_with(r, "literal", "secretsync apply", "--update-baseline")
     assert [p["path"] for p in problems] == ["gitops-platform/infrastructure/apps/values.yaml"]
     assert "tail876052" not in r.out
@@ -258,7 +258,7 @@ def test_literal_put_back_fails_literal(loop: Loop, broken: Path) -> None:
 def test_production_pointed_at_the_dev_tenant_fails_env_leak(loop: Loop) -> None:
     loop.srv.set_secret(PROJECT, "prd", "AUTH0_DOMAIN", DEV_TENANT)
     try:
-        r = verify(loop.tree, "--baseline", str(loop.baseline))
+        r = verify(loop.tree, "--baseline", str(loop.baseline), "--skip", "build")
     finally:
         loop.srv.set_secret(PROJECT, "prd", "AUTH0_DOMAIN", PROD_TENANT)
     problems = _fails_with(r, "env-leak", "push --set AUTH0_DOMAIN --config prd")
@@ -274,7 +274,7 @@ def test_same_value_in_prd_and_dev_fails_env_leak_for_configured_names(
     # TELEGRAM_CHAT_ID is the same in dev and prd by design of the seed; naming it
     # environment-specific makes verify demand a production chat of its own.
     (broken / ".secretsync.yaml").write_text("verify:\n  env_specific: [TELEGRAM_CHAT_ID]\n")
-    r = verify(broken, "--baseline", str(loop.baseline))
+    r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal")
     problems = _fails_with(r, "env-leak", "push --set TELEGRAM_CHAT_ID --config prd")
     assert any("same value as the dev config" in str(p["message"]) for p in problems)
 
@@ -283,7 +283,7 @@ def test_corrupt_store_fails_store(loop: Loop, broken: Path) -> None:
     store = broken / "gitops-platform/infrastructure/manifests/secret-stores/doppler-prd.yaml"
     text = store.read_text()
     store.write_text(text.replace("            namespace: external-secrets\n", ""))
-    r = verify(broken, "--baseline", str(loop.baseline), "--offline")
+    r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal", "--offline")
     problems = _fails_with(r, "store", "exactly one of secretRef")
     assert any("namespace is required" in str(p["message"]) for p in problems)
     # A store the ExternalSecrets name that is not in the tree at all (in neither repository).
@@ -291,14 +291,14 @@ def test_corrupt_store_fails_store(loop: Loop, broken: Path) -> None:
     other = broken / ("example-monorepo/modules/infrastructure/manifests/secret-stores/"
                       "doppler-prd.yaml")
     other.write_text(other.read_text().replace("name: doppler-prd", "name: doppler-production"))
-    r = verify(broken, "--baseline", str(loop.baseline), "--offline")
+    r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal", "--offline")
     _fails_with(r, "store", "verify.stores")
 
 
 def test_store_config_not_in_doppler_fails_store(loop: Loop, broken: Path) -> None:
     store = broken / "gitops-platform/infrastructure/manifests/secret-stores/doppler-prd.yaml"
     store.write_text(store.read_text().replace("config: prd", "config: prd_missing"))
-    r = verify(broken, "--baseline", str(loop.baseline))
+    r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal")
     problems = _fails_with(r, "store", "DOPPLER_TOKEN_PRD_MISSING")
     assert any("gaynance/prd_missing" in str(p["message"]) for p in problems)
 
@@ -309,7 +309,7 @@ def test_service_token_of_another_config_fails_store(
     # Per-config read-only tokens: DOPPLER_TOKEN_PRD wins over DOPPLER_TOKEN for prd.
     wrong = loop.srv.issue_token("service_token", project=PROJECT, config="dev", write=False)
     monkeypatch.setenv("DOPPLER_TOKEN_PRD", wrong)
-    r = verify(loop.tree, "--baseline", str(loop.baseline))
+    r = verify(loop.tree, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal")
     problems = _fails_with(r, "store", "DOPPLER_TOKEN_PRD")
     assert wrong not in r.out + r.err
     assert r.check("missing-remote")["status"] in ("pass", "not-checked")
@@ -324,7 +324,7 @@ def test_read_only_service_tokens_per_config_pass(
         monkeypatch.setenv(f"DOPPLER_TOKEN_{config.upper()}", loop.srv.issue_token(
             "service_token", project=PROJECT, config=config, write=False))
     loop.srv.clear_log()
-    r = verify(loop.tree, "--baseline", str(loop.baseline))
+    r = verify(loop.tree, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal")
     assert r.code == 0, r.failing()
     assert {e.method for e in loop.srv.request_log} == {"GET"}
 
@@ -333,7 +333,7 @@ def test_invalid_external_secret_fails_schema(loop: Loop, broken: Path) -> None:
     es = broken / "gitops-platform/apps/dev/secretsync-example-ui-doppler.yaml"
     es.write_text(es.read_text().replace("key: AUTH0_CLIENT_ID", "key: auth0-client-id")
                   .replace("refreshInterval: \"1h\"", "refreshInterval: [1h]"))
-    r = verify(broken, "--baseline", str(loop.baseline), "--offline")
+    r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--skip", "literal", "--offline")
     problems = _fails_with(r, "schema", "external-secrets.io/v1")
     messages = " ".join(str(p["message"]) for p in problems)
     assert "remoteRef.key is not a Doppler secret name" in messages
@@ -365,14 +365,14 @@ def test_build_without_kubectl_is_not_checked_never_passed(loop: Loop, broken: P
 
 def test_follow_up_listed_until_done(loop: Loop, broken: Path) -> None:
     tpl = broken / "gitops-platform/infrastructure/apps/templates/network/protected-services.yaml"
-    before = verify(broken, "--baseline", str(loop.baseline), "--offline", "--check",
+    before = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--offline", "--check",
                     "follow-up")
     mine = [p for p in before.check("follow-up")["problems"] if p["path"] == str(
         tpl.relative_to(broken))]
     assert mine and "global.tailnetSecretRef" in str(mine[0]["message"])
     tpl.write_text(tpl.read_text().replace(".Values.global.tailnet",
                                        ".Values.global.tailnetSecretRef.name"))
-    after = verify(broken, "--baseline", str(loop.baseline), "--offline", "--check",
+    after = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--offline", "--check",
                    "follow-up")
     assert not [p for p in after.check("follow-up")["problems"]
                 if p["path"] == str(tpl.relative_to(broken))]
