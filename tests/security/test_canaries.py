@@ -142,7 +142,8 @@ def test_no_value_or_token_anywhere(tmp_path: Path, server: DopplerTestServer,
         # A saved plan refused after the tree changed, then the real thing.
         (root / "chart1/values-dev.yaml").write_text("replicaCount: 3\n")
         run("apply", t, "--plan", str(out / "plan.json"), expect=2)
-        run("apply", t, expect=0)
+        applied = run("apply", t, expect=0)
+        assert "applied:" in applied.out, (applied.out, applied.err)
         run("apply", t, expect=0)
         run("rewrite", t, expect=0)
         # push: dry run, real, unchanged, conflict, and an empty value.
@@ -168,7 +169,8 @@ def test_no_value_or_token_anywhere(tmp_path: Path, server: DopplerTestServer,
                   app.registered_commands} | {g.name or "" for g in app.registered_groups}
     assert registered <= driven, registered - driven
     # The values reached Doppler: the canary run did real work.
-    assert server.get_secret(PROJECT, "prd", "TAILSCALE_CLIENT_ID") == planted.client_id
+    held = {v for c in ("dev", "prd", "stg") for v in server.secrets(PROJECT, c).values()}
+    assert planted.client_id in held and planted.password in held
     assert server.get_secret(PROJECT, "prd", "AUTH0_DOMAIN") == prod_tenant
 
     blobs: dict[str, str | bytes] = {}
