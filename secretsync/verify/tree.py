@@ -26,8 +26,10 @@ CHART_TEMPLATE = "templates/secretsync-externalsecret.yaml"
 # Keys of the `<cluster>-app` / `-superuser` Secrets CloudNativePG creates.
 CNPG_KEYS = frozenset({"username", "user", "password", "host", "port", "dbname", "uri",
                        "jdbc-uri", "pgpass", "fqdn-uri", "fqdn-jdbc-uri"})
-_NEEDLES = ("ExternalSecret", "SecretStore", "secretKeyRef", "ecretRef", "kind: Secret",
-            "SealedSecret", "secretsync:")
+# Cheap byte prefilters: a file is parsed only for what it can hold.
+_REF_NEEDLES = (b"secretKeyRef", b"ecretRef")
+_DOC_NEEDLES = (b"ExternalSecret", b"SecretStore", b"Secret\n", b"Secret\r", b"SealedSecret",
+                b"secretsync:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,8 @@ class TreeIndex:
 def _load_all(text: str) -> list[Any]:
     """Every document, None for empty ones, so positions match the event parser's indexes."""
     try:
-        return list(YAML(typ="safe", pure=True).load_all(text))
+        # The C loader where installed: this runs on every manifest-bearing file of the tree.
+        return list(YAML(typ="safe").load_all(text))
     except Exception:  # odd YAML (bad tags, recursion): documents.parse reports it as text
         return []
 
@@ -262,12 +265,18 @@ def index_tree(root: Path, cfg: Config, rules: EnvRules) -> TreeIndex:
             data = f.path.read_bytes()
         except OSError:
             continue
-        if not any(n.encode() in data for n in _NEEDLES):
+        has_refs = any(n in data for n in _REF_NEEDLES)
+        has_docs = any(n in data for n in _DOC_NEEDLES)
+        if not (has_refs or has_docs):
             continue
         pf, _ = documents.parse(f.rel, data)
         if pf.fallback is not None:
             continue
         idx.parsed[f.rel] = pf
+        if has_refs:
+            idx.refs.extend(_refs(pf, cfg.ref_suffix))
+        if not has_docs:
+            continue
         env = path_env(f.rel, rules)
         for i, doc in enumerate(_load_all(pf.text)):
             if not isinstance(doc, Mapping):
@@ -305,7 +314,6 @@ def index_tree(root: Path, cfg: Config, rules: EnvRules) -> TreeIndex:
                 if sname:
                     _produce(idx, sname, Producer("SealedSecret", f.rel, frozenset(
                         str(k) for k in enc) if isinstance(enc, Mapping) else None))
-        idx.refs.extend(_refs(pf, cfg.ref_suffix))
     charts = sorted({str(PurePosixPath(r).parent) for r in idx.rels
                      if PurePosixPath(r).name == "Chart.yaml"})
     for chart in charts:

@@ -11,7 +11,6 @@ import pytest
 from secretsync.doppler.interface import (
     ChangeRequest,
     ConfigInfo,
-    ConfigRef,
     DopplerAPI,
     ProjectInfo,
     TokenInfo,
