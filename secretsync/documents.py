@@ -136,6 +136,9 @@ class _Frame:
         self.key_span: tuple[int, int] | None = None
 
 
+# `&anchor` and `!tag` properties (any order, any count) before a node's token.
+_PROPERTIES = re.compile(r"(?:[&!][^\s,\[\]{}]*[ \t]+(?:\r?\n[ \t]*)?)+")
+
 # The safe loader picks ruamel.yaml.clib's C parser when it is installed.
 _YAML = YAML(typ="safe", pure=False)
 
@@ -180,7 +183,14 @@ def parse_yaml(rel: str, text: str, bom: bool = False) -> ParsedFile:
             paths.add(path)
             if top is not None and top.kind == "map" and top.pending is not None:
                 top.entries[top.pending] = ev.value
-            records.append((ev.value, path, ev.start_mark.index, ev.end_mark.index,
+            start = ev.start_mark.index
+            if ev.anchor is not None or (ev.tag is not None and text[start:start + 1] == "!"):
+                # The event starts at its properties (`&anchor`, `!tag`); the span is the
+                # value's token alone, so a rewrite keeps the anchor and the tag.
+                m = _PROPERTIES.match(text, start, ev.end_mark.index)
+                if m:
+                    start = m.end()
+            records.append((ev.value, path, start, ev.end_mark.index,
                             _STYLES.get(ev.style, "plain"), ev.tag,
                             top.pending_span if top is not None and top.kind == "map" else None,
                             top if top is not None else _Frame("map", ())))

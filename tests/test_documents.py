@@ -134,3 +134,10 @@ def test_non_utf8_is_read_as_text_with_warning() -> None:
     pf, warnings = parse("l1.yaml", "key: caf\xe9 tail876052\n".encode("latin-1"))
     assert warnings and "UTF-8" in warnings[0]
     assert any("tail876052" in s.value for s in pf.scalars)
+
+
+def test_spans_leave_out_anchors_and_tags() -> None:
+    pf, _ = parse("a.yaml", b'a: &x0 tail876052\nb: !env_var FOO\nc: !!str &y "q"\n')
+    tokens = [pf.text[s.start:s.end] for s in pf.scalars]
+    assert tokens == ["tail876052", "FOO", '"q"']
+    assert [s.column for s in pf.scalars] == [8, 13, 13]
