@@ -37,17 +37,6 @@ def load_detectors(generic_settings: object | None = None) -> tuple[Detector, ..
     return tuple(out)
 
 
-def combined_prefilter(detectors: tuple[Detector, ...]) -> re.Pattern[str]:
-    """One pattern matching wherever any detector's prefilter matches.
-
-    The patterns are joined without wrapping groups: each prefilter is a flat alternation,
-    `a|b` joined with `c|d` is still their union, and a flat alternation of branches that
-    start with a literal or class is what Python's re scans fast (a `(?:...)` per detector
-    costs about 10x).
-    """
-    return re.compile("|".join(d.prefilter.pattern for d in detectors))
-
-
 def _all_ids() -> frozenset[str]:
     from secretsync.detectors import generic
 

@@ -66,37 +66,13 @@ def ci(*words: str) -> str:
     Prefilters are flat alternations whose branches start with a literal or a character class
     because that is what Python's re can skip through quickly (~60-250 MB/s); re.I or nested
     groups make it try every branch at every position (~5-10 MB/s). Joined with `|` they stay
-    flat: see `secretsync.detectors.combined_prefilter`.
+    flat.
     """
     forms: dict[str, None] = {}
     for word in words:
         for form in (word, word[:1].upper() + word[1:], word.upper()):
             forms[re.escape(form)] = None
     return "|".join(forms)
-
-
-def trie_regex(words: Iterable[str]) -> str:
-    """An alternation of literals as a trie (`pass(?:word|wd)?|secret`): at each position
-    Python's re then follows one branch per character instead of trying every word, which
-    keeps a many-word prefilter near the speed of a single literal search."""
-    trie: dict[str, Any] = {}
-    for w in set(words):
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any]) -> str:
-        ends = "" in node
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if ends:
-            return f"(?:{body})?" if len(branches) > 1 or len(branches[0]) > 1 else f"{body}?"
-        return body
-
-    return build(trie)
 
 
 @dataclass(frozen=True, slots=True)

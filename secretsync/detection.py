@@ -15,6 +15,19 @@ from typing import Protocol
 KeyPath = tuple[str | int, ...]
 
 
+class Searcher(Protocol):
+    """What a prefilter must offer: a compiled `re.Pattern`, or a faster hand-written gate
+    with the same `search`, `pattern` and `flags`."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    @property
+    def flags(self) -> int: ...
+
+    def search(self, string: str, /) -> object | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """Where a value sits. Every field is optional so detectors can be tested from a line."""
@@ -64,7 +77,7 @@ class Detector(Protocol):
     def description(self) -> str: ...
 
     @property
-    def prefilter(self) -> re.Pattern[str]:
+    def prefilter(self) -> Searcher:
         """A cheap pattern over raw file text. A file where no detector's prefilter matches is
         never parsed, so it must match wherever `find` could fire (the value's shape, or the
         context keyword for context-only shapes)."""
@@ -78,8 +91,8 @@ class Detector(Protocol):
 # stays optional so that any object with the four members above is a detector.
 
 
-def requirements(d: Detector) -> tuple[re.Pattern[str], ...]:
-    reqs: tuple[re.Pattern[str], ...] = getattr(d, "requires", ())
+def requirements(d: Detector) -> tuple[Searcher, ...]:
+    reqs: tuple[Searcher, ...] = getattr(d, "requires", ())
     return reqs
 
 

@@ -188,11 +188,14 @@ def test_parse_line(line: str, key: str | None, value: str) -> None:
     assert line[lv.offset : lv.offset + len(lv.value)] == value
 
 
-def test_combined_prefilter_is_the_union() -> None:
-    from secretsync.detectors import combined_prefilter
+def test_every_example_passes_its_detectors_file_gate() -> None:
+    """`could_fire` (prefilter AND requirements) never rejects a file a detector fires in."""
+    from secretsync.detection import could_fire
 
-    combined = combined_prefilter(ALL)
     for _, _, ex in CASES:
         text = _yaml_text(ex)
-        assert bool(combined.search(text)) == any(d.prefilter.search(text) for d in ALL), text
-    assert not combined.search("apiVersion: v1\nkind: Service\nspec:\n  port: 80\n")
+        for d in ALL:
+            if d.id in ex.expect:
+                assert could_fire(d, text), (d.id, text)
+    assert not any(could_fire(d, "apiVersion: v1\nkind: Service\nspec:\n  port: 80\n")
+                   for d in ALL)
