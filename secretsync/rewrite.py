@@ -192,8 +192,12 @@ def write_all(root: Path, changes: Iterable[FileChange]) -> None:
     new ones), then re-raise."""
     changes = list(changes)
     saved: list[tuple[Path, bytes | None, int | None]] = []
+    real_root = root.resolve()
     for ch in changes:
         path = root / ch.rel
+        if not path.parent.resolve().is_relative_to(real_root):
+            raise RewriteError(f"{ch.rel}: its directory is a symlink out of the tree; "
+                               "nothing was changed")
         if ch.new_file:
             if path.exists():
                 raise RewriteError(f"{ch.rel} already exists; nothing was changed")
