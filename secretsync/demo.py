@@ -3,13 +3,18 @@ Doppler-compatible server, so no Doppler account is needed.
 
     python -m secretsync.demo [EXAMPLES_DIR] [--keep DIR]
 
-scan -> plan -> apply -> apply again (a no-op) -> verify (when installed), printing what each
-step prints. The copy is left in DIR (or a temporary directory that is removed).
+scan -> plan -> apply -> apply again (a no-op) -> accept the leftovers in a baseline -> verify
+(fails: production has no Auth0 domain of its own) -> push --set -> verify (passes), printing
+what each step prints. Exit 0 when every step ended as expected. The copy is left in DIR
+(or in a temporary directory that is removed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import os
 import shutil
 import sys
@@ -17,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 PROJECT = "gaynance"
+# The production tenant a human supplies for the env leak (seed 2.2): not a value from the tree.
+PROD_AUTH0_DOMAIN = "gaynance.eu.auth0.com"
 
 
 def _step(title: str) -> None:
@@ -51,31 +58,76 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DOPPLER_PROJECT"] = PROJECT
         print(f"Embedded Doppler-compatible server at {srv.url}, project {PROJECT!r}, "
               f"configs dev/stg/prd.\nWorking on a copy: {tree}")
-        codes = {}
-        _step("1. secretsync scan  (exit 1: something was found)")
-        codes["scan"] = run_cli(["scan", "--no-progress", str(tree)])
-        _step("2. secretsync plan  (what apply will do; no values, names and places only)")
-        codes["plan"] = run_cli(["plan", str(tree)])
-        _step("3. secretsync apply  (push to Doppler, read back, rewrite the tree)")
-        codes["apply"] = run_cli(["apply", str(tree)])
-        _step("4. secretsync apply again  (nothing left to do)")
-        codes["apply again"] = run_cli(["apply", str(tree)])
-        try:
-            import secretsync.commands.verify  # noqa: F401
-        except ModuleNotFoundError:
-            pass
-        else:
-            _step("5. secretsync verify  (fails: production still inherits the dev Auth0 tenant)")
-            codes["verify"] = run_cli(["verify", str(tree)])
+        # The tree's own hand-written ExternalSecrets read keys that, in real life, Doppler
+        # already holds; give the embedded server placeholders for those apply will not push.
+        plan_file = workdir / "plan.json"
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            run_cli(["plan", str(tree), "--offline", "-o", str(plan_file)])
+        planned = {(s["config"], s["name"]) for s in json.loads(plan_file.read_text())["secrets"]}
+        for config in ("dev", "prd"):
+            for name in _remote_keys(tree):
+                if (config, name) not in planned:
+                    srv.set_secret(PROJECT, config, name, f"existing-{name.lower()}")
+        codes: dict[str, int] = {}
+        baseline = workdir / "baseline.json"
+        steps: list[tuple[str, str, list[str], str | None]] = [
+            ("scan", "1. secretsync scan  (exit 1: something was found)",
+             ["scan", "--no-progress", str(tree)], None),
+            ("plan", "2. secretsync plan  (what apply will do; names and places, no values)",
+             ["plan", str(tree)], None),
+            ("apply", "3. secretsync apply  (push to Doppler, read back, rewrite the tree)",
+             ["apply", str(tree)], None),
+            ("apply again", "4. secretsync apply again  (nothing left to do)",
+             ["apply", str(tree)], None),
+            ("baseline", "5. secretsync scan --update-baseline  (accept what apply left for a "
+             "human: block scalars, partial values; verify's follow-up keeps listing them)",
+             ["scan", "--no-progress", str(tree), "--baseline", str(baseline),
+              "--update-baseline"], None),
+            ("verify", "6. secretsync verify  (fails: production has no Auth0 domain of its own)",
+             ["verify", str(tree), "--baseline", str(baseline)], None),
+            ("push --set", "7. secretsync push --set AUTH0_DOMAIN --config prd  (value on stdin)",
+             ["push", "--set", "AUTH0_DOMAIN", "--config", "prd"], PROD_AUTH0_DOMAIN),
+            ("verify again", "8. secretsync verify  (passes: the tree is safe to ship)",
+             ["verify", str(tree), "--baseline", str(baseline)], None),
+        ]
+        for name, title, argv_, stdin in steps:
+            _step(title)
+            saved = sys.stdin
+            if stdin is not None:
+                sys.stdin = io.StringIO(stdin + "\n")
+            try:
+                codes[name] = run_cli(argv_)
+            finally:
+                sys.stdin = saved
         _step("Summary")
         for name, code in codes.items():
-            print(f"  {name:12} exit {code}")
+            print(f"  {name:13} exit {code}")
         print(f"\nThe rewritten tree is in {tree}" + ("" if args.keep else " (removed now)")
               + ".\nWith a real DOPPLER_TOKEN, the same commands work against Doppler itself.")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
-    ok = codes["apply"] == 0 and codes["apply again"] == 0 and codes["scan"] in (0, 1)
-    return 0 if ok else 1
+    expected = {"scan": 1, "plan": 0, "apply": 0, "apply again": 0, "baseline": 0,
+                "verify": 1, "push --set": 0, "verify again": 0}
+    return 0 if codes == expected else 1
+
+
+def _remote_keys(tree: Path) -> list[str]:
+    """Every `remoteRef.key` of the ExternalSecrets already in the tree."""
+    from secretsync.documents import parse
+
+    keys: set[str] = set()
+    for path in sorted(tree.rglob("*.yaml")):
+        data = path.read_bytes()
+        if b"ExternalSecret" not in data or "templates" in path.parts:
+            continue
+        pf, _ = parse(path.name, data)
+        kinds = {d.index: d.kind for d in pf.documents}
+        for s in pf.scalars:
+            kp = s.ctx.key_path
+            if (kinds.get(s.doc) in ("ExternalSecret", "ClusterExternalSecret")
+                    and len(kp) >= 2 and kp[-2:] == ("remoteRef", "key")):
+                keys.add(s.value)
+    return sorted(keys)
 
 
 if __name__ == "__main__":

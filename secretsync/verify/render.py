@@ -37,7 +37,8 @@ def table(report: Report, width: int = 120) -> str:
             continue
         console.print(f"\n{_MARK[r.status]} {r.id.value}: {DESCRIPTIONS[r.id]}")
         for p in r.problems:
-            where = f"{p.path}:{p.line}:{p.column}" if p.path and p.line else (p.path or "-")
+            where = (f"{p.path}:{p.line}" + (f":{p.column}" if p.column else "")
+                     if p.path and p.line else (p.path or "-"))
             console.print(f"  {where}  {p.message}", soft_wrap=True, markup=False)
             console.print(f"      fix: {p.fix}", soft_wrap=True, markup=False)
     console.print(f"\n{len(report.results)} checks in {report.seconds:.2f}s; exit "
