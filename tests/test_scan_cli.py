@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -83,16 +84,31 @@ def test_exit_3_on_a_bug_without_leaking(monkeypatch: pytest.MonkeyPatch, tree, 
     assert "bug" in err and "k3r7wuCSzd11CNTRL" not in err and "RuntimeError" in err
 
 
-def test_exit_130_on_ctrl_c(tree) -> None:  # type: ignore[no-untyped-def]
-    root = tree({f"d{i}/v{j}.yaml": VALUES * 200 for i in range(30) for j in range(30)})
-    proc = subprocess.Popen([sys.executable, "-m", "secretsync", "scan", "-j", "1", str(root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    import time
-
-    time.sleep(1.5)
+def test_exit_130_on_ctrl_c(monkeypatch: pytest.MonkeyPatch, tree) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C while a command waits: exit 130 and a short message, no traceback. The process
+    is interrupted only once it is blocked reading its stdin (so the CLI is fully loaded)."""
+    env = {**os.environ, "DOPPLER_TOKEN": "dp.pt.canary", "DOPPLER_API_HOST": "http://127.0.0.1:9"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "secretsync", "push", "--set", "X", "--config", "prd",
+         "--project", "p"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    read_syscalls = {"0", "63"}  # read(2) on x86_64 and aarch64
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with open(f"/proc/{proc.pid}/syscall") as fh:
+            if fh.read().split()[0] in read_syscalls:
+                break
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err and b"canary" not in err
+    # In-process too: KeyboardInterrupt anywhere in a command maps to 130.
+    def interrupted(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("secretsync.commands.scan.run_scan", interrupted)
+    assert scan(str(tree({"a.yaml": VALUES}))) == 130
 
 
 def test_sarif_validates_and_fingerprints_survive_line_moves(tree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

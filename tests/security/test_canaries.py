@@ -58,7 +58,8 @@ def _interrupt_nth_replace(monkeypatch: pytest.MonkeyPatch, n: int,
 
 
 def test_no_value_or_token_anywhere(tmp_path: Path, server: DopplerTestServer,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                    monkeypatch: pytest.MonkeyPatch,
+                                    request: pytest.FixtureRequest) -> None:
     planted = Planted()
     prod_tenant = f"prod-{secrets.token_hex(6)}.eu.auth0.com"  # only ever on stdin
     token = server.issue_token("personal")
@@ -73,7 +74,15 @@ def test_no_value_or_token_anywhere(tmp_path: Path, server: DopplerTestServer,
     monkeypatch.setenv("DOPPLER_TOKEN", token)
     monkeypatch.delenv("DOPPLER_PROJECT", raising=False)
     # Never the developer's real keyring: a backend that always fails is an error path too.
+    # Set the backend itself: keyring reads PYTHON_KEYRING_BACKEND only on first use, and an
+    # earlier test in the same process may have initialised it already.
+    import keyring
+    from keyring.backends import fail
+
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    previous_keyring = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    request.addfinalizer(lambda: keyring.set_keyring(previous_keyring))
     fast_clients(monkeypatch, attempts=2)
 
     root = planted.tree(tmp_path / "tree", charts=2)

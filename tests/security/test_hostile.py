@@ -29,11 +29,15 @@ from .helpers import Planted, cli, tree_bytes
 TIME_LIMIT = 30.0  # seconds, for any one hostile input
 RSS_LIMIT_MB = 400  # peak resident memory of the scanning process
 
+# Peak RSS from /proc/self/status (VmHWM): it belongs to this process's own address space.
+# getrusage's ru_maxrss survives fork and exec on Linux, so it would report pytest's own size.
 MEASURED = r"""
-import resource, sys
+import sys
 from secretsync.cli import run_cli
 code = run_cli(sys.argv[1:])
-print(f"MAXRSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+with open("/proc/self/status") as fh:
+    hwm = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
+print(f"MAXRSS_KB={hwm}", file=sys.stderr)
 sys.exit(code)
 """
 
