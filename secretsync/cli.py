@@ -27,6 +27,8 @@ from secretsync.errors import (
 app = typer.Typer(
     name="secretsync",
     help="Find account-specific values in GitOps trees, move them to Doppler, and verify.",
+    epilog="Exit codes: 0 nothing found / success; 1 findings or a failed check; "
+           "2 usage or configuration error; 3 unexpected error (a bug); 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
