@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from detect_secrets.plugins.base import RegexBasedDetector
 
-from secretsync.detection import Context, Detector, Hit
+from secretsync.detection import Context, Detector, Hit, Searcher
 from secretsync.exclusions import skip_context, skip_value
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
@@ -75,13 +75,41 @@ def ci(*words: str) -> str:
     return "|".join(forms)
 
 
+_lowered: list[str] = ["", ""]
+
+
+def lowered(text: str) -> str:
+    """`text.lower()`, computed once for the run of gates that ask about the same text."""
+    if _lowered[0] is not text:
+        _lowered[0], _lowered[1] = text, text.lower()
+    return _lowered[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Keywords:
+    """A prefilter that holds when any of `words` (lower case) occurs, in any case. `str`'s
+    substring search runs at memory speed; a regex alternation of the same words spelled in
+    every case tries its branches at most positions of a file."""
+
+    words: tuple[str, ...]
+    flags: int = 0
+
+    @property
+    def pattern(self) -> str:
+        return "keywords:" + ",".join(self.words)
+
+    def search(self, string: str, /) -> bool | None:
+        text = lowered(string)
+        return True if any(w in text for w in self.words) else None
+
+
 @dataclass(frozen=True, slots=True)
 class PatternDetector:
     """A regex over the value, optionally gated by context and checked per match."""
 
     id: str
     description: str
-    prefilter: re.Pattern[str]
+    prefilter: Searcher
     pattern: re.Pattern[str]
     group: int = 0
     needs: Callable[[Context], bool] | None = None

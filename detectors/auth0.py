@@ -8,7 +8,7 @@ without registering them in sys.modules, where dataclasses cannot resolve string
 import re
 
 from secretsync.detection import Context, Detector, Example
-from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, path_has
+from secretsync.detectors._common import Keywords, LinePlugin, PatternDetector, names, path_has
 
 # Auth0's own hosts, not tenants.
 _NOT_TENANTS = frozenset({
@@ -49,7 +49,7 @@ def _mixed(text: str, ctx: Context) -> bool:
 CLIENT_ID = PatternDetector(
     id="auth0-client-id",
     description="Auth0 application client id (32 alphanumerics under a client id key)",
-    prefilter=re.compile(r"[Cc]lient[-_]?(?:id|Id|ID)|CLIENT[-_]?ID"),
+    prefilter=Keywords(("clientid", "client_id", "client-id")),
     requires=(re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])"),),
     pattern=re.compile(r"^[A-Za-z0-9]{32}$"),
     needs=_client_id_context,
@@ -71,7 +71,7 @@ CLIENT_SECRET = PatternDetector(
     id="auth0-client-secret",
     description="Auth0 application client secret (64+ of [A-Za-z0-9_-] under a secret key)",
     # `*clientSecret` anywhere, or a `*secret` key on an auth0 path.
-    prefilter=re.compile(r"[Cc]lient[-_]?[Ss]ecret|CLIENT[-_]?SECRET|" + ci("auth0")),
+    prefilter=Keywords(("clientsecret", "client_secret", "client-secret", "auth0")),
     # Not the hex of an image digest (`sha256:<64 hex>`).
     # A run that is not all hex: checksums and digests (`checksum/secret: <64 hex>`) are.
     requires=(re.compile(r"(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{64,}"),),

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from secretsync.detection import Context, Detector, Example, Hit
+from secretsync.detection import Context, Detector, Example, Hit, Searcher
 from secretsync.detectors._common import (
+    Keywords,
     LinePlugin,
     PatternDetector,
-    ci,
     is_reference,
     names,
     parent,
@@ -41,13 +41,16 @@ ACCOUNT_ID = PatternDetector(
     id="cloudflare-account-id",
     description="Cloudflare account id (32 lowercase hex under an account id key)",
     # An account id/tag key, or a bare `account:` inside a cloudflare or r2 block.
-    prefilter=re.compile(r"[Aa]ccount[-_]?(?:[Ii][Dd]|[Tt]ag)|ACCOUNT[-_]?(?:ID|TAG)|[Rr]2|"
-                         + ci("cloudflare")),
+    prefilter=Keywords(("accountid", "account_id", "account-id", "accounttag", "account_tag",
+                        "account-tag", "cloudflare", "r2")),
     requires=(re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])"),),
     pattern=re.compile(r"^[0-9a-f]{32}$"),
     needs=_account_context,
 )
 
+_TUNNEL_WORDS = Keywords(("tunnel", "credentials-file"))
+_TUNNEL_SECRET_WORDS = Keywords(("tunnelsecret", "tunnel_secret", "tunnel-secret"))
+_API_TOKEN_WORDS = Keywords(("cfk_", "cfut_", "cfat_", "token", "cloudflare"))
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _UUID_WHOLE = re.compile(rf"^{_UUID}$")
 _UUID_ANY = re.compile(rf"(?<![0-9A-Za-z-]){_UUID}(?![0-9A-Za-z-])")
@@ -59,7 +62,7 @@ _CFARGO = re.compile(rf"(?<![0-9A-Za-z-])({_UUID})\.cfargotunnel\.com")
 class TunnelIdDetector:
     id: str = "cloudflare-tunnel-id"
     description: str = "Cloudflare tunnel id (a UUID under a tunnel key or in a cloudflared config)"
-    prefilter: re.Pattern[str] = re.compile(ci("tunnel") + "|credentials-file")
+    prefilter: Searcher = _TUNNEL_WORDS
     requires: tuple[re.Pattern[str], ...] = (_UUID_ANY,)
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
@@ -125,9 +128,7 @@ class TunnelCredentialsDetector:
 
     id: str = "cloudflare-tunnel-credentials"
     description: str = "Cloudflare tunnel credentials (TunnelSecret / credentials JSON)"
-    prefilter: re.Pattern[str] = re.compile(
-        r"[Tt]unnel[-_]?[Ss]ecret|TUNNEL[-_]?SECRET"
-    )
+    prefilter: Searcher = _TUNNEL_SECRET_WORDS
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if "TunnelSecret" in value:
@@ -178,9 +179,7 @@ class ApiTokenDetector:
     description: str = "Cloudflare API token (cfk_/cfut_/cfat_, or a 40-char token in context)"
     # A new-format token's prefix, or a legacy token's key (`_TOKEN_KEYS`, or a token under
     # a cloudflare key) and a 40-character run that is not all hex (a commit SHA is).
-    prefilter: re.Pattern[str] = re.compile(
-        r"cfk_|cfut_|cfat_|" + ci("token", "cloudflare")
-    )
+    prefilter: Searcher = _API_TOKEN_WORDS
     requires: tuple[re.Pattern[str], ...] = (re.compile(
         r"cfk_|cfut_|cfat_"
         r"|(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{40}(?![A-Za-z0-9_-])"

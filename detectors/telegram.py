@@ -8,7 +8,7 @@ without registering them in sys.modules, where dataclasses cannot resolve string
 import re
 
 from secretsync.detection import Context, Detector, Example
-from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, path_has
+from secretsync.detectors._common import Keywords, LinePlugin, PatternDetector, names, path_has
 
 
 def _token_secret(text: str, ctx: Context) -> bool:
@@ -52,7 +52,7 @@ def _chat_id(text: str, ctx: Context) -> bool:
 CHAT_ID = PatternDetector(
     id="telegram-chat-id",
     description="Telegram chat id (user, group, or -100... supergroup/channel) in chat context",
-    prefilter=re.compile(ci("chat", "telegram")),
+    prefilter=Keywords(("chat", "telegram")),
     requires=(re.compile(r"[0-9]{5}"),),
     # Several ids may share one value (`-100123,-100456`); a YAML integer arrives as digits.
     pattern=re.compile(r"(?<![\w.:/-])-?[0-9]{5,16}(?![\w.:])"),
