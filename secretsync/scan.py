@@ -45,7 +45,10 @@ class FileScan:
     findings: tuple[Finding, ...]
     warnings: tuple[str, ...]
     parsed: ParsedFile | None
+    """The parsed file, or None when no gate let it be parsed (or, after `_scan_batch`, when
+    it is not needed again: only kustomizations are, for environments)."""
     suppressed: int = 0
+    was_parsed: bool = False
 
 
 def _suppressed(lines: list[str], line: int, detector: str) -> bool:
@@ -143,7 +146,7 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
         n = seen.get((place, f.detector, f.style), 0)
         seen[(place, f.detector, f.style)] = n + 1
         out.append(replace(f, fingerprint=location_fingerprint(f.path, place, f.detector, n)))
-    return FileScan(tuple(out), tuple(warnings), pf, suppressed)
+    return FileScan(tuple(out), tuple(warnings), pf, suppressed, was_parsed=True)
 
 
 _BATCH = 48
@@ -170,13 +173,9 @@ def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]
         # memory and pickling.
         if fs.parsed is not None and not src.rel.endswith(("kustomization.yaml",
                                                            "kustomization.yml")):
-            fs = replace(fs, parsed=_PARSED_MARK)
+            fs = replace(fs, parsed=None)
         out.append((fs, len(data)))
     return out
-
-
-# Stands for "this file was parsed" once its parsed form is dropped.
-_PARSED_MARK = ParsedFile("", "", False, (), ())
 
 
 def _scan_all(
@@ -239,10 +238,9 @@ def run_scan(
         findings.extend(fs.findings)
         warnings.extend(fs.warnings)
         suppressed += fs.suppressed
+        parsed += fs.was_parsed
         if fs.parsed is not None:
-            parsed += 1
-            if src.rel.endswith(("kustomization.yaml", "kustomization.yml")):
-                cache[src.rel] = fs.parsed
+            cache[src.rel] = fs.parsed
 
     def load(rel: str) -> ParsedFile | None:
         if rel not in cache:
@@ -263,13 +261,14 @@ def run_scan(
             f, fingerprint=location_fingerprint(f.path, f.fingerprint, "env-leak", 0))
         for f in resolved
     ]
-    all_findings, _ = group(resolved, is_dev_value)
+    all_findings, all_secrets = group(resolved, is_dev_value)
     kept = all_findings
     baselined = 0
     if baseline is not None:
         kept = [f for f in all_findings if not baseline.contains(f)]
         baselined = len(all_findings) - len(kept)
-    kept_final, secrets_ = group(kept, is_dev_value)
+    kept_final, secrets_ = group(kept, is_dev_value) if baseline is not None else (
+        all_findings, all_secrets)
     result = ScanResult(
         root=str(base), findings=tuple(kept_final), secrets=tuple(secrets_),
         warnings=tuple(warnings), files_scanned=len(files), files_parsed=parsed,
