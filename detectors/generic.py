@@ -41,7 +41,14 @@ from detect_secrets.plugins import stripe as _stripe
 from detect_secrets.plugins import twilio as _twilio
 
 from secretsync.detection import Context, Detector, Example, Hit
-from secretsync.detectors._common import LinePlugin, is_reference, names, norm
+from secretsync.detectors._common import (
+    Keywords,
+    LinePlugin,
+    PatternDetector,
+    is_reference,
+    names,
+    norm,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,25 @@ _BUILTINS: tuple[_Builtin, ...] = (
 )
 
 GENERIC_SECRET_ID = "generic-secret"
-GENERIC_IDS: frozenset[str] = frozenset({GENERIC_SECRET_ID, *(b.id for b in _BUILTINS)})
+PASSWORD_HASH_ID = "password-hash"
+GENERIC_IDS: frozenset[str] = frozenset({GENERIC_SECRET_ID, PASSWORD_HASH_ID,
+                                         *(b.id for b in _BUILTINS)})
+
+# Crypt-style password hashes (bcrypt, sha-crypt, Apache MD5, argon2): found in Helm values as
+# `passwordHash:` or in htpasswd lines; a weak password falls to an offline guess, so the hash
+# is as sensitive as the password. The shapes are strict enough to need no key context.
+PASSWORD_HASH = PatternDetector(
+    id=PASSWORD_HASH_ID,
+    description="Password hash (bcrypt, sha-crypt, Apache MD5, argon2)",
+    prefilter=Keywords(("$2a$", "$2b$", "$2y$", "$5$", "$6$", "$apr1$", "$argon2")),
+    pattern=re.compile(
+        r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}"
+        r"|\$[56]\$(?:rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86}"
+        r"|\$apr1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}"
+        r"|\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}"
+    ),
+    quick="$",
+)
 
 _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?-----END [A-Z0-9 ]*-----",
                         re.S)
@@ -329,6 +354,8 @@ class GenericDetectors:
                 keyword_line=b.keyword_line,
                 requires=(re.compile(b.requires),) if b.requires else (),
             ))
+        if PASSWORD_HASH_ID not in self.settings.disabled:
+            out.append(PASSWORD_HASH)
         if GENERIC_SECRET_ID not in self.settings.disabled:
             out.append(GenericSecretDetector(
                 settings=self.settings,
@@ -416,6 +443,14 @@ EXAMPLES: tuple[Example, ...] = (
     Example("s3cr3t", _c("password"), frozenset(), "shorter than 8"),
     Example("aaaaaaaaaaaa", _c("password"), frozenset(), "no entropy"),
     Example("Used to sign session cookies", _c("secret"), frozenset(), "a sentence"),
+    Example("$2a$10$" + "N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy", _c("passwordHash"),
+            frozenset({"password-hash"}), "a bcrypt hash (weave-gitops admin)"),
+    Example("admin:$apr1$" + "r31.....$HqJZimcKQFAMYayBlzkrA/", _c("users", "auth"),
+            frozenset({"password-hash"}), "an htpasswd line"),
+    Example("$6$" + "saltsalt$" + "qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq."
+            "qc.eoxqOmSuNp2xS0ktL3nh/", _c("hashedPassword"), frozenset({"password-hash"})),
+    Example("$2a$10$too-short", _c("passwordHash"), frozenset(), "not a whole bcrypt hash"),
+    Example("costs $6$ per unit", _c("description"), frozenset(), "prose with dollars"),
 )
 
 
@@ -435,3 +470,8 @@ class GenericSecretPlugin(LinePlugin):
     detector = GenericDetectors(
         GenericSettings(disabled=GENERIC_IDS - {GENERIC_SECRET_ID}), specific=_specific()
     ).detectors[-1]
+
+
+class PasswordHashPlugin(LinePlugin):
+    secret_type = "Password hash (secretsync)"
+    detector = PASSWORD_HASH

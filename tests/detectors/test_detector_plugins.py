@@ -17,6 +17,8 @@ DETECT_SECRETS = Path(sys.executable).parent / "detect-secrets"
 # letter, which hides tunnel ids and chat ids whatever the plugin says (LANDSCAPE.md).
 UUID_FILTER = "detect_secrets.filters.heuristic.is_potential_uuid"
 DIGITS_FILTER = "detect_secrets.filters.heuristic.is_not_alphanumeric_string"
+# ... and any secret starting with `$`, which is every crypt-style password hash.
+DOLLAR_FILTER = "detect_secrets.filters.heuristic.is_prefixed_with_dollar_sign"
 
 SEED = """\
 global:
@@ -40,6 +42,8 @@ global:
     existingSecret: db-credentials
 metadata:
   uid: 0b8c1f6e-3a2d-4c5b-9e7f-112233445566
+adminUser:
+  passwordHash: $2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy
 """
 
 EXPECTED: dict[str, set[tuple[int, str]]] = {
@@ -49,7 +53,8 @@ EXPECTED: dict[str, set[tuple[int, str]]] = {
     "cloudflare": {(10, "Cloudflare tunnel id"), (11, "Cloudflare API token"),
                    (16, "Cloudflare R2 endpoint")},
     "telegram": {(13, "Telegram chat id"), (14, "Telegram bot token (secretsync)")},
-    "generic": {(18, "Secret under a secret-ish key (secretsync)")},
+    "generic": {(18, "Secret under a secret-ish key (secretsync)"),
+                (23, "Password hash (secretsync)")},
 }
 PLUGIN_CLASSES = {
     "tailscale": {"TailscaleApiKeyPlugin", "TailscaleAuthKeyPlugin",
@@ -61,7 +66,7 @@ PLUGIN_CLASSES = {
                    "CloudflareTunnelTokenPlugin", "CloudflareTunnelCredentialsPlugin",
                    "CloudflareR2EndpointPlugin", "CloudflareApiTokenPlugin"},
     "telegram": {"TelegramBotTokenPlugin", "TelegramChatIdPlugin"},
-    "generic": {"GenericSecretPlugin"},
+    "generic": {"GenericSecretPlugin", "PasswordHashPlugin"},
 }
 
 
@@ -88,7 +93,7 @@ def test_module_is_a_detect_secrets_plugin(module: str, tmp_path: Path) -> None:
     target.write_text(SEED)
     plugin = DETECTORS_DIR / f"{module}.py"
     result = _scan(plugin, target, "--disable-filter", UUID_FILTER,
-                   "--disable-filter", DIGITS_FILTER)
+                   "--disable-filter", DIGITS_FILTER, "--disable-filter", DOLLAR_FILTER)
     used = result["plugins_used"]
     assert isinstance(used, list)
     mine = {p["name"] for p in used if p.get("path") == f"file://{plugin}"}
