@@ -204,6 +204,96 @@ def _scan_all(
             yield src, fs, size
 
 
+_MIN_KNOWN = 8
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    """The occurrence is a whole token, not part of a longer word or number."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before == "_" or after.isalnum() or after == "_")
+
+
+def _other_occurrences(
+    files: Sequence[SourceFile], findings: Sequence[Finding],
+) -> tuple[list[Finding], int]:
+    """Every other place a value already found stands. A tunnel id given as a bare cloudflared
+    argument has no context of its own, but it is the same secret as the one found under
+    `tunnelId:`, and it must move with it. Returns the new findings and how many were
+    suppressed inline."""
+    known: dict[str, Finding] = {}
+    for f in findings:
+        if len(f.value) >= _MIN_KNOWN and "\n" not in f.value:
+            known.setdefault(f.value, f)
+    if not known:
+        return [], 0
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for f in findings:
+        spans.setdefault(f.path, []).append((f.start, f.end))
+    # Longest first: an R2 endpoint is reported whole, not also the account id inside it.
+    by_length = sorted(known, key=len, reverse=True)
+    out: list[Finding] = []
+    suppressed = 0
+    for src in files:
+        try:
+            data = src.path.read_bytes()
+        except OSError:
+            continue
+        if b"\0" in data[:8192]:
+            continue
+        text = documents.decode(data)[0]
+        taken = list(spans.get(src.rel, ()))
+        spots = []
+        for value in by_length:
+            if value not in text:
+                continue
+            for pos in _positions(text, value):
+                end = pos + len(value)
+                if _bounded(text, pos, end) and not any(a < end and pos < b for a, b in taken):
+                    spots.append((pos, value))
+                    taken.append((pos, end))
+        if not spots:
+            continue
+        pf = documents.parse(src.rel, data, template=src.template)[0]
+        idx = LineIndex(pf.text)
+        lines = pf.text.split("\n")
+        seen: dict[str, int] = {}
+        for pos, value in sorted(spots):
+            first = known[value]
+            # The innermost scalar holding the spot gives the context.
+            holders = [s for s in pf.scalars if s.start <= pos < s.end]
+            s = min(holders, key=lambda h: h.end - h.start) if holders else None
+            if s is not None and skip_context(s.ctx):
+                continue
+            line, col = idx.pos(pos)
+            eline, ecol = idx.pos(pos + len(value))
+            if _suppressed(lines, line, first.detector):
+                suppressed += 1
+                continue
+            key_path = s.ctx.key_path if s else ()
+            place = f"{dotted(key_path) or '~'}#same"
+            n = seen.get(place, 0)
+            seen[place] = n + 1
+            out.append(Finding(
+                path=src.rel, line=line, column=col, end_line=eline, end_column=ecol,
+                start=pos, end=pos + len(value), key_path=key_path, detector=first.detector,
+                value=value, style=s.style if s else "text",
+                whole=bool(s and s.value == value and s.style not in ("embedded", "comment")),
+                env_name=s.ctx.env_name if s else None, kind=s.ctx.kind if s else None,
+                doc=s.doc if s else 0, context=(s.ctx.key or "") if s else "",
+                message=f"the same value as the {first.detector} at {first.path}:{first.line}",
+                fingerprint=location_fingerprint(src.rel, place, first.detector, n),
+            ))
+    return out, suppressed
+
+
+def _positions(text: str, value: str) -> Iterator[int]:
+    pos = text.find(value)
+    while pos >= 0:
+        yield pos
+        pos = text.find(value, pos + 1)
+
+
 def list_files(
     roots: Sequence[Path], opts: ScanOptions,
 ) -> tuple[Path, list[SourceFile], list[str]]:
@@ -241,6 +331,10 @@ def run_scan(
         parsed += fs.was_parsed
         if fs.parsed is not None:
             cache[src.rel] = fs.parsed
+
+    extra, extra_suppressed = _other_occurrences(files, findings)
+    findings.extend(extra)
+    suppressed += extra_suppressed
 
     def load(rel: str) -> ParsedFile | None:
         if rel not in cache:
