@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from secretsync import documents
 from secretsync.baseline import Baseline
-from secretsync.detection import Detector, could_fire
+from secretsync.detection import Context, Detector, could_fire
 from secretsync.documents import LineIndex, ParsedFile
 from secretsync.environments import EnvResolver, EnvRules
 from secretsync.exclusions import skip_context, skip_value
@@ -150,6 +151,7 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
 
 
 _BATCH = 48
+_T = TypeVar("_T")
 _worker_detectors: tuple[Detector, ...] = ()
 
 
@@ -178,27 +180,41 @@ def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]
     return out
 
 
+def _jobs(jobs: int) -> int:
+    if jobs > 0:
+        return jobs
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def _map(
+    fn: Callable[[Sequence[SourceFile]], _T],
+    batches: Sequence[Sequence[SourceFile]],
+    jobs: int,
+    init: Callable[[], None] | None,
+) -> Iterator[_T]:
+    """`fn` over the batches, in order: in forked worker processes when it pays (the workers
+    inherit the module state `fn` reads), else here."""
+    if _jobs(jobs) > 1 and len(batches) > 2 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(_jobs(jobs), mp_context=ctx, initializer=init) as pool:
+            yield from pool.map(fn, batches)
+        return
+    if init is not None:
+        init()
+    for batch in batches:
+        yield fn(batch)
+
+
 def _scan_all(
     files: Sequence[SourceFile],
     jobs: int,
     progress: Callable[[int], None] | None,
 ) -> Iterator[tuple[SourceFile, FileScan | None, int]]:
     """Scan every file, in worker processes when it pays, yielding results in file order."""
-    if jobs <= 0:
-        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     batches = [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
-    if jobs > 1 and len(batches) > 2 and "fork" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init) as pool:
-            for batch, results in zip(batches, pool.map(_scan_batch, batches), strict=True):
-                for src, (fs, size) in zip(batch, results, strict=True):
-                    if progress is not None:
-                        progress(size)
-                    yield src, fs, size
-        return
-    _worker_init()
-    for batch in batches:
-        for src, (fs, size) in zip(batch, _scan_batch(batch), strict=True):
+    for batch, results in zip(batches, _map(_scan_batch, batches, jobs, _worker_init),
+                              strict=True):
+        for src, (fs, size) in zip(batch, results, strict=True):
             if progress is not None:
                 progress(size)
             yield src, fs, size
@@ -214,76 +230,123 @@ def _bounded(text: str, start: int, end: int) -> bool:
     return not (before.isalnum() or before == "_" or after.isalnum() or after == "_")
 
 
-def _other_occurrences(
-    files: Sequence[SourceFile], findings: Sequence[Finding],
-) -> tuple[list[Finding], int]:
-    """Every other place a value already found stands. A tunnel id given as a bare cloudflared
-    argument has no context of its own, but it is the same secret as the one found under
-    `tunnelId:`, and it must move with it. Returns the new findings and how many were
-    suppressed inline."""
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the second pass looks for: values found with context, longest first, and the
+    spans already reported per file."""
+
+    first: dict[str, Finding]
+    by_length: tuple[str, ...]
+    spans: dict[str, list[tuple[int, int]]]
+
+
+def _known_values(findings: Sequence[Finding], detectors: Sequence[Detector]) -> _Known | None:
     known: dict[str, Finding] = {}
+    bare = Context()
     for f in findings:
-        if len(f.value) >= _MIN_KNOWN and "\n" not in f.value:
-            known.setdefault(f.value, f)
+        if len(f.value) >= _MIN_KNOWN and "\n" not in f.value and f.value not in known:
+            by_shape = any(h.start == 0 and h.end == len(f.value)
+                           for d in detectors for h in d.find(f.value, bare))
+            if not by_shape:
+                known[f.value] = f
     if not known:
-        return [], 0
+        return None
     spans: dict[str, list[tuple[int, int]]] = {}
     for f in findings:
         spans.setdefault(f.path, []).append((f.start, f.end))
     # Longest first: an R2 endpoint is reported whole, not also the account id inside it.
-    by_length = sorted(known, key=len, reverse=True)
+    return _Known(known, tuple(sorted(known, key=len, reverse=True)), spans)
+
+
+def _other_occurrences(
+    files: Sequence[SourceFile], findings: Sequence[Finding], detectors: Sequence[Detector],
+    jobs: int = 1,
+) -> tuple[list[Finding], int]:
+    """Every other place a value already found stands. A tunnel id given as a bare cloudflared
+    argument has no context of its own, but it is the same secret as the one found under
+    `tunnelId:`, and it must move with it. Only values that needed context are looked for:
+    one a detector recognises by its shape alone was found everywhere already. Returns the
+    new findings and how many were suppressed inline."""
+    global _pass2
+    known = _known_values(findings, detectors)
+    if known is None:
+        return [], 0
+    _pass2 = known
+    batches = [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
     out: list[Finding] = []
     suppressed = 0
-    for src in files:
-        try:
-            data = src.path.read_bytes()
-        except OSError:
+    for found, n in _map(_occurrences_batch, batches, jobs, init=None):
+        out.extend(found)
+        suppressed += n
+    return out, suppressed
+
+
+_pass2: _Known | None = None
+
+
+def _occurrences_batch(batch: Sequence[SourceFile]) -> tuple[list[Finding], int]:
+    assert _pass2 is not None
+    out: list[Finding] = []
+    suppressed = 0
+    for src in batch:
+        found, n = _occurrences_in(src, _pass2)
+        out.extend(found)
+        suppressed += n
+    return out, suppressed
+
+
+def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]:
+    try:
+        data = src.path.read_bytes()
+    except OSError:
+        return [], 0
+    if b"\0" in data[:8192]:
+        return [], 0
+    text = documents.decode(data)[0]
+    taken = list(known.spans.get(src.rel, ()))
+    spots = []
+    for value in known.by_length:
+        if value not in text:
             continue
-        if b"\0" in data[:8192]:
+        for pos in _positions(text, value):
+            end = pos + len(value)
+            if _bounded(text, pos, end) and not any(a < end and pos < b for a, b in taken):
+                spots.append((pos, value))
+                taken.append((pos, end))
+    if not spots:
+        return [], 0
+    pf = documents.parse(src.rel, data, template=src.template)[0]
+    idx = LineIndex(pf.text)
+    lines = pf.text.split("\n")
+    seen: dict[str, int] = {}
+    out: list[Finding] = []
+    suppressed = 0
+    for pos, value in sorted(spots):
+        first = known.first[value]
+        # The innermost scalar holding the spot gives the context.
+        holders = [s for s in pf.scalars if s.start <= pos < s.end]
+        s = min(holders, key=lambda h: h.end - h.start) if holders else None
+        if s is not None and skip_context(s.ctx):
             continue
-        text = documents.decode(data)[0]
-        taken = list(spans.get(src.rel, ()))
-        spots = []
-        for value in by_length:
-            if value not in text:
-                continue
-            for pos in _positions(text, value):
-                end = pos + len(value)
-                if _bounded(text, pos, end) and not any(a < end and pos < b for a, b in taken):
-                    spots.append((pos, value))
-                    taken.append((pos, end))
-        if not spots:
+        line, col = idx.pos(pos)
+        eline, ecol = idx.pos(pos + len(value))
+        if _suppressed(lines, line, first.detector):
+            suppressed += 1
             continue
-        pf = documents.parse(src.rel, data, template=src.template)[0]
-        idx = LineIndex(pf.text)
-        lines = pf.text.split("\n")
-        seen: dict[str, int] = {}
-        for pos, value in sorted(spots):
-            first = known[value]
-            # The innermost scalar holding the spot gives the context.
-            holders = [s for s in pf.scalars if s.start <= pos < s.end]
-            s = min(holders, key=lambda h: h.end - h.start) if holders else None
-            if s is not None and skip_context(s.ctx):
-                continue
-            line, col = idx.pos(pos)
-            eline, ecol = idx.pos(pos + len(value))
-            if _suppressed(lines, line, first.detector):
-                suppressed += 1
-                continue
-            key_path = s.ctx.key_path if s else ()
-            place = f"{dotted(key_path) or '~'}#same"
-            n = seen.get(place, 0)
-            seen[place] = n + 1
-            out.append(Finding(
-                path=src.rel, line=line, column=col, end_line=eline, end_column=ecol,
-                start=pos, end=pos + len(value), key_path=key_path, detector=first.detector,
-                value=value, style=s.style if s else "text",
-                whole=bool(s and s.value == value and s.style not in ("embedded", "comment")),
-                env_name=s.ctx.env_name if s else None, kind=s.ctx.kind if s else None,
-                doc=s.doc if s else 0, context=(s.ctx.key or "") if s else "",
-                message=f"the same value as the {first.detector} at {first.path}:{first.line}",
-                fingerprint=location_fingerprint(src.rel, place, first.detector, n),
-            ))
+        key_path = s.ctx.key_path if s else ()
+        place = f"{dotted(key_path) or '~'}#same"
+        n = seen.get(place, 0)
+        seen[place] = n + 1
+        out.append(Finding(
+            path=src.rel, line=line, column=col, end_line=eline, end_column=ecol,
+            start=pos, end=pos + len(value), key_path=key_path, detector=first.detector,
+            value=value, style=s.style if s else "text",
+            whole=bool(s and s.value == value and s.style not in ("embedded", "comment")),
+            env_name=s.ctx.env_name if s else None, kind=s.ctx.kind if s else None,
+            doc=s.doc if s else 0, context=(s.ctx.key or "") if s else "",
+            message=f"the same value as the {first.detector} at {first.path}:{first.line}",
+            fingerprint=location_fingerprint(src.rel, place, first.detector, n),
+        ))
     return out, suppressed
 
 
@@ -332,7 +395,9 @@ def run_scan(
         if fs.parsed is not None:
             cache[src.rel] = fs.parsed
 
-    extra, extra_suppressed = _other_occurrences(files, findings)
+    from secretsync.detectors import load_detectors
+
+    extra, extra_suppressed = _other_occurrences(files, findings, load_detectors(), opts.jobs)
     findings.extend(extra)
     suppressed += extra_suppressed
 
