@@ -86,8 +86,9 @@ def group(
     groups: list[SecretGroup] = []
     candidates: dict[str, list[str]] = {}
     for i, (value, fs) in enumerate(by_value.items(), start=1):
-        per = [name_candidates(f, overrides) for f in fs]
-        with_env = [c for f, c in zip(fs, per, strict=True) if f.env_name and f.whole]
+        namers = [f for f in fs if not f.echo] or fs
+        per = [name_candidates(f, overrides) for f in namers]
+        with_env = [c for f, c in zip(namers, per, strict=True) if f.env_name and f.whole]
         best = with_env[0] if with_env else min(per, key=lambda c: (len(c[0]), c[0]))
         detector = next((f.detector for f in fs if f.detector != "env-leak"), fs[0].detector)
         envs = tuple(sorted({e for f in fs for e in f.environments}))

@@ -43,6 +43,9 @@ class Finding:
     message: str = ""
     context: str = ""
     """What identifies the place besides path and key path (for text lines: the key text)."""
+    echo: bool = False
+    """Found only because the same value was found elsewhere with context: it says nothing
+    about what the value is (its key may be `args`), so it never names the secret."""
 
     @property
     def key_path_dotted(self) -> str | None:

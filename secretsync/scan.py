@@ -345,6 +345,7 @@ def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]
             env_name=s.ctx.env_name if s else None, kind=s.ctx.kind if s else None,
             doc=s.doc if s else 0, context=(s.ctx.key or "") if s else "",
             message=f"the same value as the {first.detector} at {first.path}:{first.line}",
+            echo=True,
             fingerprint=location_fingerprint(src.rel, place, first.detector, n),
         ))
     return out, suppressed

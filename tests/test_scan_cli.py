@@ -209,7 +209,7 @@ def test_parallel_and_serial_scans_agree(tree, tmp_path: Path) -> None:  # type:
 def test_other_places_of_a_found_value_are_reported(tree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     uuid = "f6746974-5104-49ef-beed-c66a048f5062"
     root = tree({
-        "dns.yaml": f"spec:\n  endpoints:\n    - targets: [{uuid}.cfargotunnel.com]\n",
+        "dns.yaml": f"cloudflare:\n  tunnelId: {uuid}\n  targets: [{uuid}.cfargotunnel.com]\n",
         "release.yaml": f"args:\n  - tunnel\n  - run\n  - \"{uuid}\"\n",
         "other.yaml": f"note: x{uuid}y\nsecretName: {uuid}\n",
         "acct.yaml": "cloudflare:\n  accountId: 4aa95df965d3bc2bfaabe9012a35857c\n"
@@ -221,9 +221,13 @@ def test_other_places_of_a_found_value_are_reported(tree, tmp_path: Path) -> Non
     assert got == [
         ("acct.yaml", 2, "cloudflare-account-id"),
         ("acct.yaml", 3, "cloudflare-r2-endpoint"),  # the account id inside is not repeated
+        ("dns.yaml", 2, "cloudflare-tunnel-id"),
         ("dns.yaml", 3, "cloudflare-tunnel-id"),
         ("release.yaml", 4, "cloudflare-tunnel-id"),  # a bare argument: known from dns.yaml
     ]  # not inside a longer word, not under a reference key
     bare = next(f for f in doc["findings"] if f["path"] == "release.yaml")
-    assert bare["key_path"] == "args[2]" and "dns.yaml:3" in bare["message"]
+    assert bare["key_path"] == "args[2]" and "dns.yaml:2" in bare["message"]
     assert len({f["secret"] for f in doc["findings"] if "tunnel" in f["detector"]}) == 1
+    # The bare argument's key (`args`) does not name the secret; the place with context does.
+    assert {f["suggested_name"] for f in doc["findings"] if "tunnel" in f["detector"]} == {
+        "CLOUDFLARE_TUNNEL_ID"}
