@@ -2,7 +2,9 @@
 
 A file is decoded and every detector's raw-text prefilter is tried first; a file no prefilter
 matches is never parsed (most files of a real repository hold nothing), and in a file that is
-parsed only the detectors whose prefilter matched run on its scalars.
+parsed only the detectors whose prefilter matched run on its scalars. A second pass then looks
+for every other place of the values that needed context to be found (a tunnel id that stands
+bare elsewhere is the same secret).
 """
 
 from __future__ import annotations
@@ -88,10 +90,8 @@ def location_fingerprint(path: str, key: str, detector: str, n: int) -> str:
 def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> FileScan:
     if b"\0" in data[:8192]:
         return FileScan((), (f"{src.rel}: binary file skipped",), None)
-    try:
-        text = data.decode("utf-8", errors="surrogateescape")
-    except Exception:  # pragma: no cover - surrogateescape does not raise
-        text = data.decode("latin-1")
+    # For the gates only: any bytes decode, and documents.parse decides the file's encoding.
+    text = data.decode("utf-8", errors="surrogateescape")
     memo: dict[tuple[str, int], bool] = {}
     active = [d for d in detectors if could_fire(d, text, memo)]
     if not active:
