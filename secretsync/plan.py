@@ -27,7 +27,7 @@ from secretsync.documents import ParsedFile, Scalar
 from secretsync.doppler.interface import ConfigRef, DopplerAPI
 from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
-from secretsync.models import Finding, SecretGroup, dotted
+from secretsync.models import Finding, ScanResult, SecretGroup, dotted
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
 
 PLAN_VERSION = 1
@@ -298,8 +298,11 @@ def build(
     api: DopplerAPI | None = None,
     *,
     schema_dir: Path | None = None,
+    scanned: ScanResult | None = None,
 ) -> Built:
-    """Scan `root` and plan the remediation. `api=None` plans without asking Doppler."""
+    """Scan `root` and plan the remediation. `api=None` plans without asking Doppler.
+    `scanned`: a scan of `root` with the same excludes and environment rules, already made
+    (verify has one), so the tree is not scanned twice."""
     from secretsync.detectors import is_dev_value
     from secretsync.group import group
     from secretsync.scan import ScanOptions, list_files, run_scan
@@ -312,7 +315,7 @@ def build(
         raise UsageError(f"{root} is not a directory")
     rules = EnvRules(overrides=cfg.environments) if cfg.environments else EnvRules()
     opts = ScanOptions(excludes=cfg.excludes, env_rules=rules)
-    result, _ = run_scan([root], opts)
+    result = scanned if scanned is not None else run_scan([root], opts)[0]
     findings = list(result.findings)
     if cfg.names:
         findings, groups = group(findings, is_dev_value, cfg.names)

@@ -289,7 +289,7 @@ def follow_up(ctx: Context) -> list[Problem]:
     cfg = ctx.cfg if ctx.cfg.project else replace(ctx.cfg, project="verify-offline")
     out: list[Problem] = []
     try:
-        plan = build_plan(ctx.root, cfg, None, schema_dir=ctx.schema_dir).plan
+        plan = build_plan(ctx.root, cfg, None, schema_dir=ctx.schema_dir, scanned=ctx.scan).plan
     except SecretsyncError as exc:
         return [Problem(f"cannot recompute the plan's follow-ups: {exc.message}",
                         "run `secretsync plan` and fix what it reports", None,
