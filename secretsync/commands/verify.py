@@ -70,7 +70,7 @@ def verify(
     memory) with DOPPLER_TOKEN_<CONFIG> or DOPPLER_TOKEN: use read-only service tokens.
     """
     from secretsync.verify import CheckId, VerifyOptions, run_verify
-    from secretsync.verify.render import render
+    from secretsync.verify.render import render, table
 
     opts = VerifyOptions(
         offline=offline,
@@ -84,8 +84,9 @@ def verify(
     if output is not None:
         output.write_text(text, encoding="utf-8")
         if fmt is not VerifyFormat.table:
-            # The file is for machines; the person at the terminal still gets the verdict.
-            sys.stderr.write(render(report, "table"))
+            # The file is for machines (and holds the details); the person at the terminal
+            # still gets the verdict.
+            sys.stderr.write(table(report, details=False))
     else:
         sys.stdout.write(text)
     for w in report.warnings:

@@ -17,7 +17,7 @@ _MARK = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.WARN: "WARN",
          Status.NOT_CHECKED: "NOT CHECKED", Status.SKIPPED: "skipped"}
 
 
-def table(report: Report, width: int = 120) -> str:
+def table(report: Report, width: int = 120, details: bool = True) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=False, no_color=True,
                       highlight=False)
@@ -32,7 +32,7 @@ def table(report: Report, width: int = 120) -> str:
         t.add_row(r.id.value, _MARK[r.status], str(len(r.problems)), r.summary,
                   f"{r.seconds:.2f}s")
     console.print(t)
-    for r in report.results:
+    for r in report.results if details else ():
         if not r.problems:
             continue
         console.print(f"\n{_MARK[r.status]} {r.id.value}: {DESCRIPTIONS[r.id]}")
