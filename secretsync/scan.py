@@ -54,7 +54,7 @@ class FileScan:
     was_parsed: bool = False
 
 
-def _suppressed(lines: list[str], line: int, detector: str) -> bool:
+def suppressed_inline(lines: list[str], line: int, detector: str) -> bool:
     """`# secretsync:ignore[id,...]` on the finding's line or alone on the line above."""
     candidates = [lines[line - 1]] if 0 < line <= len(lines) else []
     if line >= 2 and lines[line - 2].lstrip().startswith("#"):
@@ -140,7 +140,7 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
     suppressed = 0
     seen: dict[tuple[str, str, str], int] = {}
     for _, f in sorted(best.values(), key=lambda rf: (rf[1].start, rf[1].detector)):
-        if _suppressed(lines, f.line, f.detector):
+        if suppressed_inline(lines, f.line, f.detector):
             suppressed += 1
             continue
         place = dotted(f.key_path) or f"~{f.context}"
@@ -330,7 +330,7 @@ def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]
             continue
         line, col = idx.pos(pos)
         eline, ecol = idx.pos(pos + len(value))
-        if _suppressed(lines, line, first.detector):
+        if suppressed_inline(lines, line, first.detector):
             suppressed += 1
             continue
         key_path = s.ctx.key_path if s else ()

@@ -15,7 +15,7 @@ from pathlib import Path
 from secretsync import config as config_mod
 from secretsync.environments import EnvRules
 from secretsync.errors import UsageError
-from secretsync.scan import ScanOptions, _suppressed, run_scan
+from secretsync.scan import ScanOptions, run_scan, suppressed_inline
 from secretsync.verify import checks, remote, settings
 from secretsync.verify.model import (
     ALL_CHECKS,
@@ -66,7 +66,7 @@ class _Suppressions:
             except OSError:
                 text = ""
             self._lines[p.path] = text.split("\n")
-        return _suppressed(self._lines[p.path], p.line, str(check))
+        return suppressed_inline(self._lines[p.path], p.line, str(check))
 
 
 def run_verify(
