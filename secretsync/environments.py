@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from secretsync.detection import KeyPath
 from secretsync.documents import Document, ParsedFile
 from secretsync.models import Finding
+from secretsync.walk import KUSTOMIZATION_NAMES
 
 DEFAULT_ALIASES: Mapping[str, str] = {
     "dev": "dev", "develop": "dev", "development": "dev",
@@ -113,8 +114,7 @@ class EnvResolver:
                     self.overlays.setdefault(base, []).append(Overlay(env, r, (r,), False))
 
     def _kustomize_overlays(self, rels: Sequence[str]) -> None:
-        names = ("kustomization.yaml", "kustomization.yml")
-        kusts = [r for r in rels if PurePosixPath(r).name in names]
+        kusts = [r for r in rels if PurePosixPath(r).name in KUSTOMIZATION_NAMES]
         for k in kusts:
             env = self.file_env.get(k)
             if not env:
@@ -151,7 +151,7 @@ class EnvResolver:
             if target in self._rels:
                 out.append(target)
                 continue
-            for name in ("kustomization.yaml", "kustomization.yml"):
+            for name in KUSTOMIZATION_NAMES:
                 sub = f"{target}/{name}"
                 if sub in self._rels:
                     pf = self._load(sub)

@@ -113,10 +113,13 @@ def group(
         for e in g.environments:
             taken[(name, e)] = g.id
         final.append(replace(g, name=name))
-    out: list[Finding] = []
-    for g in final:
-        for f in g.findings:
-            out.append(replace(f, suggested_name=g.name, secret_id=g.id))
-    out.sort(key=lambda f: (f.path, f.start, f.detector))
-    final = [replace(g, findings=tuple(f for f in out if f.secret_id == g.id)) for g in final]
-    return out, final
+    def order(f: Finding) -> tuple[str, int, str]:
+        return (f.path, f.start, f.detector)
+
+    named = [
+        replace(g, findings=tuple(sorted(
+            (replace(f, suggested_name=g.name, secret_id=g.id) for f in g.findings), key=order)))
+        for g in final
+    ]
+    out = sorted((f for g in named for f in g.findings), key=order)
+    return out, named

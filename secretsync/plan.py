@@ -29,6 +29,7 @@ from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
+from secretsync.walk import KUSTOMIZATION_NAMES
 
 PLAN_VERSION = 1
 ENV_LEAK = "env-leak"
@@ -273,7 +274,7 @@ class _Tree:
         return parent if chart in self.set else None
 
     def kustomization(self, d: str) -> str | None:
-        for name in ("kustomization.yaml", "kustomization.yml"):
+        for name in KUSTOMIZATION_NAMES:
             k = f"{d}/{name}" if d != "." else name
             if k in self.set:
                 return k

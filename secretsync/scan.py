@@ -27,7 +27,7 @@ from secretsync.environments import EnvResolver, EnvRules
 from secretsync.exclusions import skip_context, skip_value
 from secretsync.group import group
 from secretsync.models import Finding, ScanResult, dotted
-from secretsync.walk import DEFAULT_MAX_BYTES, SourceFile, walk
+from secretsync.walk import DEFAULT_MAX_BYTES, KUSTOMIZATION_NAMES, SourceFile, walk
 
 _IGNORE = re.compile(r"secretsync:ignore(?:\[(?P<ids>[a-z0-9,\s-]*)\])?")
 _GENERIC_IDS = frozenset({"generic-secret"})
@@ -87,8 +87,13 @@ def location_fingerprint(path: str, key: str, detector: str, n: int) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
+def is_binary(data: bytes) -> bool:
+    """A NUL in the first 8 KiB: not text, never parsed or searched."""
+    return b"\0" in data[:8192]
+
+
 def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> FileScan:
-    if b"\0" in data[:8192]:
+    if is_binary(data):
         return FileScan((), (f"{src.rel}: binary file skipped",), None)
     # For the gates only: any bytes decode, and documents.parse decides the file's encoding.
     text = data.decode("utf-8", errors="surrogateescape")
@@ -173,8 +178,7 @@ def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]
         fs = scan_file(src, data, _worker_detectors)
         # Only kustomizations are needed again (for environments); the rest would only cost
         # memory and pickling.
-        if fs.parsed is not None and not src.rel.endswith(("kustomization.yaml",
-                                                           "kustomization.yml")):
+        if fs.parsed is not None and not src.rel.endswith(KUSTOMIZATION_NAMES):
             fs = replace(fs, parsed=None)
         out.append((fs, len(data)))
     return out
@@ -300,7 +304,7 @@ def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]
         data = src.path.read_bytes()
     except OSError:
         return [], 0
-    if b"\0" in data[:8192]:
+    if is_binary(data):
         return [], 0
     text = documents.decode(data)[0]
     taken = list(known.spans.get(src.rel, ()))
@@ -379,7 +383,7 @@ def run_scan(
 
     base, files, warnings = list_files(roots, opts)
     if on_files is not None:
-        on_files(len(files), sum(f.path.stat().st_size for f in files))
+        on_files(len(files), sum(f.size for f in files))
     cache: dict[str, ParsedFile | None] = {}
     by_rel = {f.rel: f for f in files}
     findings: list[Finding] = []

@@ -19,6 +19,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 TEMPLATE_SUFFIXES = (".tpl", ".txt", ".yaml", ".yml", ".json")
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".terraform", ".venv", "__pycache__"})
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class SourceFile:
     """Relative to the scan base, `/`-separated: what every output shows."""
     template: bool
     """A Helm template: text with `{{ }}`, never parsed as YAML."""
+    size: int = 0
+    """Bytes, as the walk saw them (for progress)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,7 @@ def walk(
             skipped.append(
                 Skipped(rel, f"larger than the {max_bytes} byte limit (--max-file-size)"))
             return
-        files.setdefault(rel, SourceFile(Path(path), rel, _is_template(rel)))
+        files.setdefault(rel, SourceFile(Path(path), rel, _is_template(rel), st.st_size))
 
     def visit(top: str, root_real: str) -> None:
         # An explicit stack, not recursion: a hostile tree may nest deeper than Python's

@@ -21,6 +21,7 @@ from secretsync.detection import KeyPath
 from secretsync.documents import ParsedFile
 from secretsync.environments import EnvRules, path_env
 from secretsync.scan import ScanOptions, list_files
+from secretsync.walk import KUSTOMIZATION_NAMES
 
 CHART_TEMPLATE = "templates/secretsync-externalsecret.yaml"
 # Keys of the `<cluster>-app` / `-superuser` Secrets CloudNativePG creates.
@@ -255,7 +256,7 @@ def index_tree(root: Path, cfg: Config, rules: EnvRules) -> TreeIndex:
     idx = TreeIndex(base, [f.rel for f in files])
     for f in files:
         name = PurePosixPath(f.rel).name
-        if name in ("kustomization.yaml", "kustomization.yml") and (
+        if name in KUSTOMIZATION_NAMES and (
             "templates" not in f.rel.split("/")[:-1]
         ):
             idx.kustomizations.append(f.rel)
