@@ -32,8 +32,8 @@ _CNPG_SUFFIXES = ("-app", "-superuser")
 
 
 def default_schema_dir() -> Path:
-    """`shared/schemas/external-secrets-v2.9.0` beside the clone (as CI lays it out)."""
-    return Path(__file__).resolve().parents[2] / "shared" / "schemas" / "external-secrets-v2.9.0"
+    """The ESO v2.9.0 schemas shipped inside the package (secretsync/schemas/README.md)."""
+    return Path(__file__).resolve().parent / "schemas" / "external-secrets-v2.9.0"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,11 @@ STORE: dict[str, Any] = {
 }
 
 
-def test_schema_dir_default_is_beside_the_clone() -> None:
-    assert manifests.default_schema_dir() == SCHEMAS.resolve()
-    assert (SCHEMAS / "externalsecret-v1.json").is_file()
+def test_schema_dir_default_ships_inside_the_package() -> None:
+    shipped = manifests.default_schema_dir()
+    assert shipped.is_relative_to(Path(manifests.__file__).resolve().parent)
+    for name in ("externalsecret-v1.json", "secretstore-v1.json", "clustersecretstore-v1.json"):
+        assert (shipped / name).read_bytes() == (SCHEMAS / name).read_bytes(), name
 
 
 def test_generated_external_secret_is_valid_and_renders() -> None:

@@ -1,0 +1,1 @@
+"""Package data: the JSON Schemas secretsync validates against (see README.md here)."""
