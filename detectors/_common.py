@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from detect_secrets.plugins.base import RegexBasedDetector
 
 from secretsync.detection import Context, Detector, Hit, Searcher
-from secretsync.exclusions import skip_context, skip_value
+from secretsync.exclusions import skip_context, skip_value, stand_in
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 
@@ -218,11 +218,14 @@ def context_from_lines(line: str, before: Iterable[str]) -> Context:
 
 
 def run(detectors: Iterable[Detector], value: str, ctx: Context) -> Iterator[Hit]:
-    """Run detectors as the scanner does: exclusions first, then every detector."""
+    """Run detectors as the scanner does: exclusions first, then every detector, then drop
+    hits that only stand for a credential (a placeholder, once decoded too)."""
     if skip_value(value) or skip_context(ctx):
         return
     for d in detectors:
-        yield from d.find(value, ctx)
+        for hit in d.find(value, ctx):
+            if not stand_in(value[hit.start:hit.end]):
+                yield hit
 
 
 class LinePlugin(RegexBasedDetector):

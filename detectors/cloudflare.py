@@ -225,8 +225,8 @@ _TUN = "f6746974-5104-49ef-beed-c66a048f5062"
 _TOKEN = base64.b64encode(json.dumps(
     {"a": _ACCT, "t": _TUN, "s": "ZmFrZS10dW5uZWwtc2VjcmV0LWZvci10ZXN0cw=="},
     separators=(",", ":")).encode()).decode()
-_CREDS = json.dumps({"AccountTag": _ACCT, "TunnelSecret": "ZmFrZS10dW5uZWwtc2VjcmV0LWZvcg==",
-                     "TunnelID": _TUN})
+_TSECRET = "q7Lr2ZxP9vKm4TnW8cYbXk3Vw5Ju1Hs6Gd0Fa2Eo+Qk="
+_CREDS = json.dumps({"AccountTag": _ACCT, "TunnelSecret": _TSECRET, "TunnelID": _TUN})
 _NEW = "cfut_" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6kM9n" + "0a1b2c3d"
 _LEGACY = "Zx9_Yw8-Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa12"
 EXAMPLES: tuple[Example, ...] = (
@@ -254,9 +254,11 @@ EXAMPLES: tuple[Example, ...] = (
     Example(_TOKEN, _c("value", env="TUNNEL_TOKEN"), frozenset({"cloudflare-tunnel-token"})),
     Example("tunnel run --token " + _TOKEN, _c("args"), frozenset({"cloudflare-tunnel-token"})),
     Example("eyJhIjoiIn0notbase64json!", _c("note"), frozenset(), "shape only, not a token"),
+    Example('{"AccountTag":"fake","TunnelSecret":"fake","TunnelID":"fake"}', _c("run"),
+            frozenset(), "a CI job's stand-in credentials"),
     Example(_CREDS, _c("credentials.json", "stringData"),
             frozenset({"cloudflare-tunnel-credentials"}), "the whole document"),
-    Example("ZmFrZS10dW5uZWwtc2VjcmV0LWZvcg==", _c("TunnelSecret", embedded="json"),
+    Example(_TSECRET, _c("TunnelSecret", embedded="json"),
             frozenset({"cloudflare-tunnel-credentials"})),
     Example("https://4aa95df965d3bc2bfaabe9012a35857c.r2.cloudflarestorage.com",
             _c("endpointURL", "backup", "barmanObjectStore"),

@@ -163,9 +163,10 @@ class BuiltinDetector:
                     continue
                 start, end = m.span()
                 g1 = m.group(1) if regex.groups else None
-                # A capture group inside the match is the secret (the password of a URL);
-                # one at the start is a prefix alternation (`(ghp|gho)_...`), not the secret.
-                if g1 is not None and len(g1) >= 8 and m.start(1) > m.start():
+                # A capture group inside the match is the secret (the password of a URL,
+                # however short); one at the start is a prefix alternation (`(ghp|gho)_...`).
+                if g1 is not None and m.start(1) > m.start() and (
+                        len(g1) >= 8 or self.id == "basic-auth-url"):
                     start, end = m.span(1)
                 while start < end and text[start] in _PUNCT_EDGES:
                     start += 1
@@ -210,6 +211,17 @@ _PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)|^[\w.-]+/[\w./-]+\.(?:json|
                    r"txt|conf|cfg|ini|toml|env|p12|pfx|jks)$")
 _SENTENCE = re.compile(r"\S\s+\S")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# Keys that name a Secret's key in ESO and Kubernetes manifests but hold the secret itself in
+# S3 clients' settings (`aws.credentials.secretKey`, MinIO's `secretKey`): there only a
+# random-looking value counts, never a name such as `GRAFANA_SSO_CLIENT_SECRET`.
+_NAME_OR_SECRET_KEYS = frozenset({"secretkey", "secretaccesskey"})
+_RANDOM = re.compile(r"^[A-Za-z0-9+/=_-]{20,}$")
+
+
+def _random_token(v: str) -> bool:
+    return (bool(_RANDOM.match(v)) and any(c.isdigit() for c in v)
+            and any(c.isupper() for c in v) and any(c.islower() for c in v))
 
 
 def _not_a_secret_value(value: str, min_length: int) -> bool:
@@ -220,7 +232,7 @@ def _not_a_secret_value(value: str, min_length: int) -> bool:
         or bool(_URL.match(v))
         or bool(_PATH.match(v))
         or bool(_ENV_NAME.match(v))
-        or (("-" in v or "." in v) and bool(_DNS_NAME.match(v)))
+        or (("-" in v or "." in v) and bool(_DNS_NAME.match(v)) and not _UUID.match(v))
         or bool(_SENTENCE.search(v))
         or v.lower() in ("true", "false", "yes", "no", "null", "none")
     )
@@ -318,6 +330,8 @@ class GenericSecretDetector:
         v = value.strip()
         if norm(v) in ns or norm(v).endswith(self.endings):
             return ()  # `password: password`, `token: AUTH_TOKEN`-style echoes of the key
+        if any(n in _NAME_OR_SECRET_KEYS for n in ns) and not _random_token(v):
+            return ()
         if _HEX.match(v):
             ok = self.hex.calculate_shannon_entropy(v) >= self.settings.hex_limit
         else:
@@ -450,6 +464,42 @@ EXAMPLES: tuple[Example, ...] = (
     Example("$6$" + "saltsalt$" + "qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq."
             "qc.eoxqOmSuNp2xS0ktL3nh/", _c("hashedPassword"), frozenset({"password-hash"})),
     Example("$2a$10$too-short", _c("passwordHash"), frozenset(), "not a whole bcrypt hash"),
+    # Stand-ins: placeholders and vendor defaults, also once decoded.
+    Example("cGFzc3dvcmQ=", _c("mqtt-password", "data"), frozenset(),
+            "base64 of the word password"),
+    Example("Y2hhbmdlIG1lCg==", _c("session_secret", "data"), frozenset(),
+            "base64 of 'change me' and a newline"),
+    Example("changeit", _c("trustStorePassword", "stringData"), frozenset(),
+            "the JDK keystore default, guarding public CA certificates"),
+    Example("Y2hhbmdlaXQ=", _c("keyStorePassword", "data"), frozenset(), "changeit, in base64"),
+    Example("fake", _c("password"), frozenset(), "literally fake"),
+    Example("dummy", _c("token"), frozenset(), "literally dummy"),
+    Example("example-password", _c("password"), frozenset(), "a placeholder prefix"),
+    Example("ZXhhbXBsZS1rZXljbG9hay1MNm8yWXV1eVRPRmw0WWFtTEtHWmZVVVU0enFMSTMwU3NraGN0a0ZaXy1NPQ==",
+            _c("POSTGRES_PASSWORD", "data"), frozenset({"generic-secret"}),
+            "base64 of a random token behind an example- prefix: a generated password"),
+    Example("c3NvYWRtaW4=", _c("ADMIN_PASSWORD", "data"), frozenset({"generic-secret"}),
+            "base64 of a real (if weak) password"),
+    Example("https://USERNAME:PASSWORD@github.com/org/repo", _c("url"), frozenset(),
+            "upper-case stand-ins"),
+    Example("https://user:pass@git.example.com/repo", _c("repoURL"), frozenset(),
+            "a documentation credential"),
+    Example("postgres://{{.user}}:{{.password}}@db:5432/app", _c("DATABASE_URL"), frozenset(),
+            "an ExternalSecret template"),
+    Example("redis://default:Xk3Vw5Ju@redis:6379", _c("url"), frozenset({"basic-auth-url"}),
+            "a short real password is still the password part"),
+    Example("5e9326ee-ac8d-40bf-9060-e91dbe9d9000", _c("secret", "client"),
+            frozenset({"generic-secret"}), "an OIDC client secret that is a UUID"),
+    Example("wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "Q7Lr2ZxP9v", _c("secretKey", "aws", "credentials"),
+            frozenset({"generic-secret"}), "an S3 secret key outside an ExternalSecret"),
+    Example("Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0Fe", _c("secret_key", "minio"),
+            frozenset({"generic-secret"}), "MinIO's secret_key"),
+    Example("GRAFANA_SSO_CLIENT_SECRET", _c("secretKey", "spec", "data", 0), frozenset(),
+            "ESO data[].secretKey names a key"),
+    Example("github_app_installation_id", _c("secretKey"), frozenset(), "a key name, not random"),
+    Example("wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "Q7Lr2ZxP9v",
+            Context(key="secretKey", key_path=("spec", "data", 0, "secretKey"),
+                    kind="ExternalSecret"), frozenset(), "inside an ExternalSecret"),
     Example("costs $6$ per unit", _c("description"), frozenset(), "prose with dollars"),
 )
 

@@ -7,6 +7,9 @@ this place only ever hold references or public identifiers (`skip_context`).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 
 from secretsync.detection import Context
@@ -15,14 +18,31 @@ _TEMPLATE = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\)", 
 _PLACEHOLDER = re.compile(
     r"""^(?:
         <[^<>]*>                       # <your-client-id>
-      | changeme | change[-_]me | replace[-_]?me | todo | tbd | fixme | xxx+ | \*{3,}
-      | (?:your|my|example|sample|dummy|fake|test|placeholder)[-_].*
+      | change[-_ ]?me | replace[-_]?me | todo | tbd | fixme | xxx+ | \*{3,} | _*replace_me_*
       | .*[-_](?:here|placeholder)
       | none | null | nil | undefined | redacted | \[redacted\]
       | true | false | yes | no | on | off
+      | fake | example | dummy | test | sample | placeholder | password | secret
     )$""",
     re.I | re.X,
 )
+# `your-client-secret`, `example-password`: a placeholder, unless a random token follows the
+# prefix (`example-keycloak-L6o2YuuyTOFl4YamLK...` is a generated password someone ships).
+_PLACEHOLDER_PREFIX = re.compile(r"^(?:your|my|example|sample|dummy|fake|test|placeholder)[-_]",
+                                 re.I)
+_RANDOM_RUN = re.compile(r"(?=[A-Za-z0-9+/_=-]*[0-9])(?=[A-Za-z0-9+/_=-]*[a-z])"
+                         r"(?=[A-Za-z0-9+/_=-]*[A-Z])[A-Za-z0-9+/_=-]{16,}")
+# Vendor defaults that protect nothing of the account, documented and the same in every
+# install: `changeit` is the JDK's keystore/truststore password (the cacerts truststore holds
+# public CA certificates); `notasecret` is the fixed password of Google's P12 key files (the
+# key inside is the secret, and is reported where it stands).
+VENDOR_DEFAULTS = frozenset({"changeit", "notasecret"})
+# Words that stand for a credential instead of being one (`https://user:pass@host`).
+_STAND_INS = frozenset({"pass", "passwd", "pwd", "pw", "token", "apikey", "api_key", "key",
+                        "user", "username", "login", "foo", "bar", "baz", "foobar", "secrets",
+                        "passphrase", "credentials", "xxxxxx"})
+_ALLCAPS_NAME = re.compile(r"^[A-Z]+(?:_[A-Z]+)*$")
+_B64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 _SOPS = re.compile(r"^ENC\[[A-Z0-9_]+,data:")
 # Vendors' documented example values.
 _VENDOR_EXAMPLES = (
@@ -37,10 +57,13 @@ REFERENCE_KEYS = frozenset(
     for k in (
         "secretKeyRef", "secretRef", "secretName", "existingSecret", "existingSecretName",
         "remoteRef", "secretStoreRef", "configMapKeyRef", "configMapRef", "sourceRef",
-        "valueFrom", "envFrom", "secretKey", "passwordSecret", "credentialsSecret",
+        "valueFrom", "envFrom", "passwordSecret", "credentialsSecret",
         "encryptedData", "sops",
     )
 )
+# ESO's `data[].secretKey` names a key of the Secret it writes; elsewhere (`aws.credentials.
+# secretKey`, MinIO's `secretKey`) the same word holds the secret itself.
+_ESO_KINDS = frozenset({"ExternalSecret", "ClusterExternalSecret", "PushSecret"})
 # Keys that hold public identifiers of objects, never account secrets.
 _ID_KEYS = frozenset({"uid", "resourceversion", "generation", "targetrevision", "revision",
                       "digest", "sha", "commit", "known_hosts", "ssh_known_hosts", "image",
@@ -64,13 +87,55 @@ def skip_value(value: str) -> bool:
             return True
     if v.startswith("sha256:") or re.match(r"^[a-z0-9./-]+@sha256:[0-9a-f]{64}$", v):
         return True
+    if v.lower() in VENDOR_DEFAULTS:
+        return True
+    if _PLACEHOLDER_PREFIX.match(v):
+        return not _RANDOM_RUN.search(v)
     return bool(_PLACEHOLDER.match(v))
+
+
+def stand_in(secret: str, _depth: int = 0) -> bool:
+    """True when what a detector matched only stands for a credential: a placeholder or
+    vendor default (`skip_value`), a word such as `pass` (`https://user:pass@host`), an
+    upper-case name (`USERNAME:PASSWORD@`), and the same once decoded: base64 of a
+    placeholder (`cGFzc3dvcmQ=` is "password", Secret `data:` holds base64), or a JSON object
+    whose every value is one (`{"AccountTag":"fake","TunnelSecret":"fake"}`). Asked of each
+    hit, never of every scalar: it decodes."""
+    v = secret.strip()
+    if skip_value(v) or v.lower() in _STAND_INS or (len(v) <= 32 and _ALLCAPS_NAME.match(v)):
+        return True
+    if _depth >= 2:
+        return False
+    if v[:1] == "{" and v[-1:] == "}":
+        try:
+            doc = json.loads(v)
+        except ValueError:
+            return False
+        leaves = [x for x in doc.values() if isinstance(x, str)] if isinstance(doc, dict) else []
+        return bool(leaves) and all(stand_in(x, _depth + 1) for x in leaves)
+    if len(v) >= 8 and _B64.match(v):
+        try:
+            text = base64.b64decode(v, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return text.rstrip("\r\n").isprintable() and stand_in(text, _depth + 1)
+    return False
+
+
+def _in_data_list(ctx: Context) -> bool:
+    """Under `data: - secretKey: ...` (an ExternalSecret in a Helm template, whose kind the
+    text reader does not know)."""
+    path = ctx.key_path
+    return any(k == "data" and i + 1 < len(path) and isinstance(path[i + 1], int)
+               for i, k in enumerate(path))
 
 
 def skip_context(ctx: Context) -> bool:
     """True where the place itself says the value is a reference or a public identifier."""
     keys = ctx.keys_lower
     if any(k in REFERENCE_KEYS for k in keys):
+        return True
+    if "secretkey" in keys and (ctx.kind in _ESO_KINDS or _in_data_list(ctx)):
         return True
     key = ctx.key_lower
     if key in _ID_KEYS:

@@ -10,9 +10,11 @@ bare elsewhere is the same secret).
 from __future__ import annotations
 
 import hashlib
+import math
 import multiprocessing
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -24,7 +26,7 @@ from secretsync.baseline import Baseline
 from secretsync.detection import Context, Detector, could_fire
 from secretsync.documents import LineIndex, ParsedFile
 from secretsync.environments import EnvResolver, EnvRules
-from secretsync.exclusions import skip_context, skip_value
+from secretsync.exclusions import skip_context, skip_value, stand_in
 from secretsync.group import group
 from secretsync.models import Finding, ScanResult, dotted
 from secretsync.walk import DEFAULT_MAX_BYTES, KUSTOMIZATION_NAMES, SourceFile, walk
@@ -121,7 +123,7 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> Fi
             for o in hits)]
         for h in hits:
             secret = value[h.start:h.end]
-            if skip_value(secret):
+            if stand_in(secret):
                 continue
             if value == pf.text[s.start:s.end]:
                 a = s.start + h.start
@@ -244,11 +246,41 @@ class _Known:
     spans: dict[str, list[tuple[int, int]]]
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_HEXID = re.compile(r"^[0-9a-fA-F]{24,}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9+/=_.:-]{12,}$")
+_CHAT = re.compile(r"^-?[0-9]{10,}$")
+_TAILNET_ID = "tailscale-tailnet"
+_TS_NET = ".ts.net"
+
+
+def _entropy(value: str) -> float:
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def specific(value: str, detector: str) -> bool:
+    """A value worth looking for everywhere: one nobody would write by chance. A UUID, a long
+    hex id, a long digit id, or a token mixing letters and digits with some entropy; never a
+    word, a name or a placeholder (a placeholder password found in one URL would otherwise be
+    reported in every comment and template that says `password`). A tailnet's name is followed
+    only as `<name>.ts.net` (see `_occurrences_in`): its fun name is often a word."""
+    if detector == _TAILNET_ID:
+        return True
+    if _UUID.match(value) or _HEXID.match(value) or _CHAT.match(value):
+        return True
+    if stand_in(value) or not _TOKEN.match(value):
+        return False
+    return (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+            and _entropy(value) >= 3.0)
+
+
 def _known_values(findings: Sequence[Finding], detectors: Sequence[Detector]) -> _Known | None:
     known: dict[str, Finding] = {}
     bare = Context()
     for f in findings:
-        if len(f.value) >= _MIN_KNOWN and "\n" not in f.value and f.value not in known:
+        if (len(f.value) >= _MIN_KNOWN and "\n" not in f.value and f.value not in known
+                and specific(f.value, f.detector)):
             by_shape = any(h.start == 0 and h.end == len(f.value)
                            for d in detectors for h in d.find(f.value, bare))
             if not by_shape:
@@ -312,8 +344,11 @@ def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]
     for value in known.by_length:
         if value not in text:
             continue
+        tailnet = known.first[value].detector == _TAILNET_ID
         for pos in _positions(text, value):
             end = pos + len(value)
+            if tailnet and not text.startswith(_TS_NET, end):
+                continue
             if _bounded(text, pos, end) and not any(a < end and pos < b for a, b in taken):
                 spots.append((pos, value))
                 taken.append((pos, end))
