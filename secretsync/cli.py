@@ -93,7 +93,7 @@ def _register_optional() -> None:
     """Command groups in secretsync/commands/ that add themselves with `register(app)`."""
     import importlib
 
-    for name in ("doppler_cmds", "remediate", "verify"):
+    for name in ("doppler_cmds", "remediate", "verify", "exposure"):
         try:
             module = importlib.import_module(f"secretsync.commands.{name}")
         except ModuleNotFoundError as exc:
