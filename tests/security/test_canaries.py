@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +43,14 @@ def server() -> Iterator[DopplerTestServer]:
     with DopplerTestServer() as srv:
         srv.add_project(PROJECT)
         yield srv
+
+
+def _commit(repo: Path, message: str) -> None:
+    git = ["git", "-C", str(repo), "-c", "user.name=canary", "-c", "user.email=c@example.invalid"]
+    if not (repo / ".git").exists():
+        subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", message], check=True)
 
 
 def _interrupt_nth_replace(monkeypatch: pytest.MonkeyPatch, n: int,
@@ -118,6 +128,11 @@ def test_no_value_or_token_anywhere(tmp_path: Path, server: DopplerTestServer,
         run("scan", "--no-progress", "--baseline", str(out / "bad-baseline.json"), t, expect=2)
         run("scan", "--no-progress", "-f", "xml", t, expect=2)
         run("scan", "--no-progress", str(root / "missing"), expect=2)
+        # exposure reads the values from git history: the tree as planted is commit 1.
+        hist = tmp_path / "hist"
+        shutil.copytree(root, hist)
+        _commit(hist, "planted")
+        run("exposure", str(tmp_path / "missing"), expect=2)
         # init and plan, offline and online, with a bad token and a failing Doppler.
         run("init", t, "--project", PROJECT, expect=0)
         run("init", t, expect=2)
@@ -171,6 +186,15 @@ def test_no_value_or_token_anywhere(tmp_path: Path, server: DopplerTestServer,
         for fmt in ("table", "json", "sarif"):
             run("verify", t, "--format", fmt, "-o", str(out / f"verify.{fmt}"))
             run("verify", t, "--format", fmt)
+        # Commit 2 is the tree after apply (references, .secretsync.yaml): exposure names the
+        # values from the references and from Doppler, which holds them now.
+        shutil.copytree(root, hist, dirs_exist_ok=True)
+        _commit(hist, "moved to Doppler")
+        for fmt in ("table", "json", "sarif"):
+            run("exposure", str(hist), "--format", fmt, "-o", str(out / f"exposure.{fmt}"),
+                expect=1)
+            run("exposure", str(hist), "--format", fmt, expect=1)
+        run("exposure", str(hist), "--rev-range", "HEAD~1..HEAD", "--offline", expect=(0, 1))
         log_text = "\n".join(logs.lines)
 
     # Every command the CLI has was driven.
