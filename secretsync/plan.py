@@ -28,6 +28,7 @@ from secretsync.doppler.interface import ConfigRef, DopplerAPI
 from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
+from secretsync.remediate import argocd
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
 from secretsync.walk import KUSTOMIZATION_NAMES
 
@@ -339,6 +340,7 @@ def build(
     clusters, cnpg_chart = manifests.cnpg_clusters(root, rels)
     resolver = EnvResolver(rels, tree.parsed, rules)
 
+    argo = argocd.build(root, rels)
     followups: list[FollowUp] = []
     units: dict[tuple[str, str, str], _Unit] = {}
     splices: dict[str, list[Splice]] = {}
@@ -350,6 +352,10 @@ def build(
 
     for f in findings:
         if f.detector == ENV_LEAK:
+            continue
+        why = argocd.reason_for(argo, root, rels, f)  # never a consumer left reading nothing
+        if why is not None:
+            follow(f, why)
             continue
         if f.style in _NO_REF:
             follow(f, "inside a block scalar: move it into Doppler by hand (not rewritten)")

@@ -1,0 +1,256 @@
+"""Chart recipes: how a chart takes a value from a Secret instead of inline (data files in
+`recipes/`, one per chart; facts and sources in each file's header and INJECTION.md §5).
+
+The format extends the one `chart_recipe` reads (chart, secret, values: a fixed-name Secret the
+chart reads when its inline values are unset) with:
+
+    versions: ">=0.3.0,<0.4.0"      the chart versions the recipe was checked against
+    hooks:                          each a way the chart reads values from a Secret
+      - how: <one line, for reports>
+        values: [<values path pattern>, ...]   `*` any text, `[*]` any index, `\\.` a dot in a key
+        keys: {<values path>: <key in the Secret>}          (default: the Doppler name)
+        set: {<values path>: <value>}   written with it ("{secret}": the Secret's name)
+        env_list: <values path of an env list>     entries with valueFrom.secretKeyRef
+        env: {<values path>: <variable name>}
+        env_from_secret: <values path naming a Secret read as environment>
+        files: {<field>: <field>_file}   app-native *_file settings (Alertmanager)
+        expand_env: true                the app expands ${VAR} in its config (Loki)
+        template: {<Secret key>: <ESO template over the moved values>}
+    no_hook: [{value: <values path>, why: <the missing mechanism>}]
+
+`render` applies a recipe to a values mapping (what the chart would read after the rewrite);
+the tests render every recipe.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ruamel.yaml import YAML
+
+_VERSION = re.compile(r"(>=|<=|>|<|==)?\s*v?(\d+(?:\.\d+)*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    how: str
+    patterns: tuple[str, ...]
+    raw: Mapping[str, Any]
+
+    def matches(self, key_path: Sequence[object]) -> bool:
+        d = dotted(key_path)
+        return any(_glob(p).fullmatch(d) for p in self.patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    chart: str
+    versions: str | None
+    secret: str
+    hooks: tuple[Hook, ...]
+    no_hook: tuple[tuple[str, str], ...]
+    file: str
+
+    def covers(self, version: str | None) -> bool:
+        return version is None or self.versions is None or in_range(version, self.versions)
+
+    def hook(self, key_path: Sequence[object]) -> Hook | None:
+        return next((h for h in self.hooks if h.matches(key_path)), None)
+
+    def why_not(self, key_path: Sequence[object]) -> str | None:
+        d = dotted(key_path)
+        return next((w for v, w in self.no_hook if _glob(v).fullmatch(d)), None)
+
+
+def dotted(key_path: Sequence[object]) -> str:
+    out = ""
+    for p in key_path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            k = str(p).replace(".", "\\.")
+            out += f".{k}" if out else k
+    return out
+
+
+@cache
+def _glob(pattern: str) -> re.Pattern[str]:
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("[*]", i):
+            out += r"\[\d+\]"
+            i += 3
+        elif pattern.startswith("\\.", i):
+            out += r"\\\."
+            i += 2
+        elif pattern[i] == "*":
+            out += ".*"
+            i += 1
+        else:
+            out += re.escape(pattern[i])
+            i += 1
+    return re.compile(out)
+
+
+def _parts(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
+def in_range(version: str, spec: str) -> bool:
+    """`1.2.3` against `>=1.0.0,<2.0.0` (numeric components only)."""
+    m = _VERSION.fullmatch(version.strip())
+    if m is None:
+        return False
+    v = _parts(m.group(2))
+    for cond in spec.split(","):
+        c = _VERSION.fullmatch(cond.strip())
+        if c is None:
+            return False
+        op, bound = c.group(1) or "==", _parts(c.group(2))
+        n = max(len(v), len(bound))
+        a, b = v + (0,) * (n - len(v)), bound + (0,) * (n - len(bound))
+        if not {">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b, "==": a == b}[op]:
+            return False
+    return True
+
+
+@cache
+def recipes() -> dict[str, Recipe]:
+    out: dict[str, Recipe] = {}
+    folder = resources.files("secretsync.remediate").joinpath("recipes")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        raw: Any = YAML(typ="safe", pure=True).load(entry.read_text(encoding="utf-8"))
+        hooks = [Hook(str(h["how"]), tuple(str(v) for v in h.get("values") or ()), h)
+                 for h in raw.get("hooks") or ()]
+        # The plain format (a fixed-name Secret the chart reads when the values are unset).
+        for path, key in (raw.get("values") or {}).items():
+            hooks.append(Hook(f"the chart reads Secret {raw['secret']} (key {key})",
+                              (str(path),), {"keys": {str(path): str(key)}}))
+        no = tuple((str(n["value"]), " ".join(str(n["why"]).split()))
+                   for n in raw.get("no_hook") or ())
+        v = raw.get("versions")
+        out[str(raw["chart"])] = Recipe(str(raw["chart"]), str(v) if v else None,
+                                        str(raw["secret"]), tuple(hooks), no, entry.name)
+    return out
+
+
+def hook_for(chart: str, key_path: Sequence[object], version: str | None = None) -> str | None:
+    """A one-line description of how the chart reads this value from a Secret, or None."""
+    r = recipes().get(chart)
+    if r is None or not r.covers(version):
+        return None
+    h = r.hook(key_path)
+    return None if h is None else h.how.replace("{secret}", r.secret)
+
+
+def limit_for(chart: str, key_path: Sequence[object], version: str | None = None) -> str | None:
+    """Why the chart cannot read this value from a Secret (as the recipe says), or why the
+    recipe does not apply to this version."""
+    r = recipes().get(chart)
+    if r is None:
+        return None
+    if not r.covers(version):
+        h = r.hook(key_path)
+        if h is not None:
+            return (f"the {chart} recipe ({h.how.replace('{secret}', r.secret)}) is checked for "
+                    f"chart versions {r.versions}, not {version}: check the chart's values at "
+                    "that version and widen the range, or upgrade the chart")
+        return None
+    why = r.why_not(key_path)
+    return None if why is None else \
+        f"chart {chart} has no Secret hook for {dotted(key_path)}: {why}"
+
+
+# -- rendering ---------------------------------------------------------------------------------
+def _paths(node: Any, path: tuple[object, ...] = ()) -> list[tuple[tuple[object, ...], Any]]:
+    if isinstance(node, Mapping):
+        return [x for k, v in node.items() for x in _paths(v, (*path, str(k)))]
+    if isinstance(node, list):
+        return [x for i, v in enumerate(node) for x in _paths(v, (*path, i))]
+    return [(path, node)]
+
+
+def _parent(values: Any, path: Sequence[object]) -> Any:
+    for p in path[:-1]:
+        values = values[p]
+    return values
+
+
+def _set(values: dict[str, Any], dotted_path: str, value: Any) -> None:
+    keys = [k.replace("\0", ".") for k in dotted_path.replace("\\.", "\0").split(".")]
+    node = values
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+    node[keys[-1]] = value
+
+
+def _fill(value: Any, secret: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{secret}", secret)
+    if isinstance(value, list):
+        return [_fill(v, secret) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _fill(v, secret) for k, v in value.items()}
+    return value
+
+
+def render(r: Recipe, values: Mapping[str, Any], names: Mapping[str, str] | None = None,
+           ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The chart's values after the recipe moved every value it has a hook for, and the keys
+    the Secret must hold (key -> dotted values path it replaces). `names`: Doppler names by
+    dotted values path (default: the variable or key the hook names)."""
+    out: dict[str, Any] = copy.deepcopy(dict(values))
+    keys: dict[str, str] = {}
+    names = names or {}
+    for path, _ in _paths(values):
+        h = r.hook(path)
+        if h is None:
+            continue
+        d = dotted(path)
+        raw = h.raw
+        parent = _parent(out, path)
+        field = path[-1]
+        if raw.get("files"):
+            fname = str(raw["files"].get(field, f"{field}_file"))
+            key = names.get(d, str(field).upper())
+            parent[fname] = f"/etc/alertmanager/secrets/{r.secret}/{key}"
+            del parent[field]
+        elif raw.get("expand_env"):
+            key = names.get(d, "_".join(str(p).upper() for p in path[-2:]))
+            parent[field] = f"${{{key}}}"
+        elif raw.get("env") or raw.get("env_list"):
+            key = (raw.get("env") or {}).get(d) or names.get(d) or str(field).upper()
+            if field == "value" and len(path) >= 2 and isinstance(path[-2], int):
+                key = names.get(d, str(parent.get("name", key)))
+                del parent["value"]
+                parent["valueFrom"] = {"secretKeyRef": {"name": r.secret, "key": key}}
+            else:
+                del parent[field]
+                env = out.setdefault(str(raw["env_list"]), [])
+                env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": r.secret,
+                                                                        "key": key}}})
+        elif raw.get("env_from_secret"):
+            key = names.get(d, "GF_" + "_".join(re.sub(r"[^A-Za-z0-9]", "_", str(p)).upper()
+                                                 for p in path[2:]))
+            del parent[field]
+            _set(out, str(raw["env_from_secret"]), r.secret)
+        else:
+            key = (raw.get("keys") or {}).get(d) or names.get(d) or str(field)
+            del parent[field]
+        keys[key] = d
+    for h in r.hooks:
+        if any(h.matches(p) for p, _ in _paths(values)):
+            for k, v in (h.raw.get("set") or {}).items():
+                _set(out, str(k), _fill(v, r.secret))
+            for k, tpl in (h.raw.get("template") or {}).items():
+                keys[str(k)] = str(tpl)
+    return out, keys
