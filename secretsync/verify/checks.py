@@ -305,6 +305,14 @@ def follow_up(ctx: Context) -> list[Problem]:
     return out
 
 
+_BROKEN = "template reads "
+
+
+def broken_consumer(p: Problem) -> bool:
+    """Does a template read a key that no longer holds a value (it would render empty)?"""
+    return p.message.startswith(_BROKEN)
+
+
 def _template_consumers(ctx: Context) -> list[Problem]:
     idx = ctx.index
     suffix = ctx.cfg.ref_suffix
@@ -335,7 +343,7 @@ def _template_consumers(ctx: Context) -> list[Problem]:
                 line = text.count("\n", 0, m.start()) + 1
                 col = m.start() - text.rfind("\n", 0, m.start())
                 out.append(Problem(
-                    f"template reads {expr}, which is now {now} (Secret {r.secret}, key "
+                    f"{_BROKEN}{expr}, which is now {now} (Secret {r.secret}, key "
                     f"{r.key})",
                     "make the template read the Secret (e.g. valueFrom.secretKeyRef with "
                     f"{now}.name and .key), then the follow-up is done",

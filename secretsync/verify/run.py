@@ -183,12 +183,16 @@ def run_verify(
     results = []
     for check in selected:
         problems = found.get(check, [])
-        kept = tuple(p for p in problems if check is CheckId.LITERAL or not suppressed(check, p))
+        # A template reading a key that no longer holds a value deploys an empty field: never
+        # accepted by a baseline, and the follow-up check fails on it.
+        kept = tuple(p for p in problems if check is CheckId.LITERAL
+                     or checks.broken_consumer(p) or not suppressed(check, p))
         n_supp = len(problems) - len(kept)
         status = statuses.get(check)
         if status is None:
             if kept:
-                status = Status.WARN if check is CheckId.FOLLOW_UP else Status.FAIL
+                status = Status.WARN if check is CheckId.FOLLOW_UP and not any(
+                    checks.broken_consumer(p) for p in kept) else Status.FAIL
             else:
                 status = Status.PASS
         summary = _summary(check, status, kept, notes.get(check), ctx, scan_result)
