@@ -422,7 +422,10 @@ def build(
     placed, manifest_plans = _place(tree, units, stores, cfg, resolver, splices, edits,
                                     followups, schema_dir)
     changes: list[FileChange] = list(placed)
-    for rel, sps in sorted(splices.items()):
+    # Files that stop holding a value are written last: a run killed halfway leaves a value in
+    # the tree until every manifest, resources list and values block is written, so a re-run
+    # still finds it and finishes the same plan (write_all writes in this order).
+    for rel, sps in sorted(splices.items(), key=lambda kv: (any(s.removes for s in kv[1]), kv[0])):
         pf = tree.parsed(rel)
         if pf is None:
             raise RewriteError(f"{rel}: cannot be parsed again for rewriting")
