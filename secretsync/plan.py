@@ -199,12 +199,29 @@ class _Unit:
     files: set[str] = field(default_factory=set)
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def masked_digest(data: bytes, spans: Sequence[tuple[int, int]]) -> str:
+    """SHA-256 of a file without the character spans that hold a value (their offsets are kept).
+    A digest over a value, published in a plan beside its offsets and the rewritten file, would
+    let anyone test guesses of a short id offline; this one does not depend on any value."""
+    if not spans:
+        return hashlib.sha256(data).hexdigest()
+    text, bom, _ = documents.decode(data)
+    h = hashlib.sha256(b"secretsync-masked/v1\0" + (b"\xef\xbb\xbf" if bom else b""))
+    pos = 0
+    for start, end in sorted(spans):
+        if end <= pos:
+            continue
+        start = max(start, pos)
+        h.update(text[pos:start].encode("utf-8", "surrogatepass"))
+        h.update(f"\0[{start},{end}]\0".encode())
+        pos = end
+    h.update(text[pos:].encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
-def _tree_digest(root: Path, rels: Sequence[str]) -> tuple[str, dict[str, str]]:
-    per = {r: sha256_file(root / r) for r in sorted(rels)}
+def _tree_digest(root: Path, rels: Sequence[str], spans: Mapping[str, Sequence[tuple[int, int]]]
+                 ) -> tuple[str, dict[str, str]]:
+    per = {r: masked_digest((root / r).read_bytes(), spans.get(r, ())) for r in sorted(rels)}
     h = hashlib.sha256()
     for r, d in per.items():
         h.update(f"{r}\0{d}\n".encode())
@@ -434,7 +451,12 @@ def build(
 
     recognised = _recognised(tree, findings, clusters, cnpg_chart)
     desired, secrets = _secrets(groups, cfg, api)
-    tree_digest, per_file = _tree_digest(root, rels)
+    value_spans: dict[str, list[tuple[int, int]]] = {}
+    for f in findings:
+        value_spans.setdefault(f.path, []).append((f.start, f.end))
+    for rel, sps in splices.items():
+        value_spans.setdefault(rel, []).extend((s.start, s.end) for s in sps if s.removes)
+    tree_digest, per_file = _tree_digest(root, rels, value_spans)
     plan = Plan(
         root=str(root), project=cfg.project, configs=env_config,
         stores={e: f"{s.kind}/{s.name}" for e, s in sorted(stores.items())},
