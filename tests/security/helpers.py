@@ -31,7 +31,9 @@ def _rand(alphabet: str, n: int) -> str:
 class Planted:
     """Fresh random values (never seen in any source file) and where they sit in a tree."""
 
-    client_id: str = field(default_factory=lambda: _rand(_ALNUM, 12) + "CNTRL")
+    # Tailscale client ids start with `k`; an `n...CNTRL` is a node id and is rightly not found
+    # (a random first letter made ~2% of runs plant a value no one should find).
+    client_id: str = field(default_factory=lambda: "k" + _rand(_ALNUM, 11) + "CNTRL")
     tailnet: str = field(default_factory=lambda: "tail" + secrets.token_hex(3))
     account: str = field(default_factory=lambda: secrets.token_hex(16))
     bot_token: str = field(default_factory=lambda: (
