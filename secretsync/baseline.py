@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from secretsync.models import Finding
 
 VERSION = 1
 KDF = {"name": "scrypt", "n": 2**15, "r": 8, "p": 1, "dklen": 16}
+_MIN_KDF_MEMORY, _MAX_KDF_MEMORY = 16 * 1024 * 1024, 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +69,16 @@ class Baseline:
         return (*place, self.value_hash(f.detector, f.value)) in self._full
 
     def updated(self, findings: Sequence[Finding]) -> Baseline:
+        """A baseline of `findings`, always under a fresh salt and the default parameters
+        (whatever this one was loaded with)."""
+        fresh = Baseline.new()
         entries = {
-            Entry(f.path, _place(f), f.detector, self.value_hash(f.detector, f.value))
+            Entry(f.path, _place(f), f.detector, fresh.value_hash(f.detector, f.value))
             for f in findings
         }
-        b = Baseline(self.salt, sorted(entries, key=lambda e: (e.path, e.place, e.detector)),
-                     self.kdf)
-        b._cache = self._cache
+        b = Baseline(fresh.salt, sorted(entries, key=lambda e: (e.path, e.place, e.detector)),
+                     fresh.kdf)
+        b._cache = fresh._cache
         return b
 
     def dump(self) -> str:
@@ -91,6 +94,24 @@ class Baseline:
         }, indent=2) + "\n"
 
 
+def _kdf_params(kdf: dict[str, object], salt: bytes, path: Path) -> None:
+    """Refuse parameters that make hashing trivial, a denial of service, or a crash: each an
+    int in range, scrypt's n a power of two, 16 to 64 MiB a hash (128*n*r bytes), and a salt
+    long and varied enough to have come from a random source."""
+    bounds = {"n": (2**14, 2**18), "r": (1, 16), "p": (1, 4), "dklen": (16, 64)}
+    for k, (lo, hi) in bounds.items():
+        v = kdf.get(k)
+        if type(v) is not int or not lo <= v <= hi:
+            raise ConfigError(f"baseline {path}: kdf.{k} must be an integer from {lo} to {hi}")
+    n, r = kdf["n"], kdf["r"]
+    assert isinstance(n, int) and isinstance(r, int)
+    if n & (n - 1) or not _MIN_KDF_MEMORY <= 128 * n * r <= _MAX_KDF_MEMORY:
+        raise ConfigError(f"baseline {path}: kdf.n must be a power of two and 128*n*r from "
+                          f"{_MIN_KDF_MEMORY >> 20} to {_MAX_KDF_MEMORY >> 20} MiB")
+    if not 16 <= len(salt) <= 64 or len(set(salt)) < len(salt) // 2:
+        raise ConfigError(f"baseline {path}: the salt must be 16 to 64 random bytes")
+
+
 def load(path: Path) -> Baseline:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -103,13 +124,11 @@ def load(path: Path) -> Baseline:
         if raw.get("version") != VERSION:
             raise ConfigError(f"unsupported baseline version in {path}")
         kdf = dict(raw["kdf"])
-        if kdf.get("name") != "scrypt":
-            raise ConfigError(f"unsupported baseline hash in {path}: only scrypt")
+        if kdf.pop("name", None) != "scrypt" or set(kdf) != {"n", "r", "p", "dklen", "salt"}:
+            raise ConfigError(f"unsupported baseline hash in {path}: only scrypt with n, r, p, "
+                              "dklen and salt")
         salt = bytes.fromhex(str(kdf.pop("salt")))
-        # Refuse parameters that would make hashing either trivial or a denial of service.
-        n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
-        if not (2**14 <= n <= 2**18 and 1 <= r <= 16 and 1 <= p <= 4 and len(salt) >= 16):
-            raise ConfigError(f"baseline {path} has unsafe hash parameters")
+        _kdf_params(kdf, salt, path)
         entries = [
             Entry(str(e["path"]), str(e["place"]), str(e["detector"]), str(e["value_hash"]))
             for e in raw["entries"]
@@ -118,10 +137,10 @@ def load(path: Path) -> Baseline:
         raise
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ConfigError(f"baseline {path} is malformed") from None
-    return Baseline(salt, entries, kdf)
+    return Baseline(salt, entries, {"name": "scrypt", **kdf})
 
 
 def save(baseline: Baseline, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(baseline.dump(), encoding="utf-8")
-    os.replace(tmp, path)
+    from secretsync.rewrite import atomic_write
+
+    atomic_write(path, baseline.dump().encode("utf-8"))

@@ -9,10 +9,11 @@ file and `os.replace` with their mode kept; if anything fails every file is rest
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import re
-import tempfile
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -171,20 +172,41 @@ class FileChange:
     new_file: bool = False
 
 
-def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".secretsync", dir=path.parent)
+_TEMP_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+def _create_temp(directory: Path, name: str) -> tuple[int, Path]:
+    """A new, empty, private file beside `name` in `directory`: a random name, created with
+    O_EXCL and O_NOFOLLOW, so nothing planted there (a file, a symlink) is ever written through."""
+    for _ in range(100):
+        tmp = directory / f".{name}.{secrets.token_hex(8)}.secretsync"
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
+
+
+def atomic_write(path: Path, data: bytes, mode: int | None = 0o644) -> None:
+    """Replace `path` by `data` all at once: a temp file in its directory, fsync, rename.
+    `mode=None` keeps the temp file private (0600)."""
+    fd, tmp = _create_temp(path.parent, path.name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_atomic_write = atomic_write  # write_all's writer, looked up per call (tests fault it)
 
 
 def write_all(root: Path, changes: Iterable[FileChange]) -> None:

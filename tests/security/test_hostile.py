@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -264,7 +265,7 @@ def test_hostile_baseline_runs_nothing_and_is_bounded(tmp_path: Path) -> None:
     root = tmp_path / "tree"
     root.mkdir()
     (root / "v.yaml").write_text(VALUE_LINE)
-    salt = "00" * 16
+    salt = secrets.token_hex(16)  # a salt of one repeated byte is refused (issue 12 §2.7)
     good_kdf = {"name": "scrypt", "n": 2**14, "r": 8, "p": 1, "dklen": 16, "salt": salt}
     cases = {
         # detect-secrets style: plugin paths and custom filters in the baseline.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +52,87 @@ def test_saved_plan_still_refuses_an_edit_outside_the_values(
                           encoding="utf-8")
         r = cli(["apply", str(root), "--project", PROJECT, "--plan", str(tmp_path / "p.json")])
         assert r.code == 0, r.err
+
+
+# -- §2.7: baseline parameters ------------------------------------------------------------------
+def _baselined_tree(tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """A tree with one finding and a baseline (written by the tool) that accepts it."""
+    from tests.conftest import build_tree
+
+    root = build_tree(tmp_path / "t", {"values.yaml": "global:\n  tailnet: tail3f9c2a\n"})
+    bl = tmp_path / "b.json"
+    r = cli(["scan", str(root), "--baseline", str(bl), "--update-baseline"])
+    assert r.code == 0, r.err
+    raw = json.loads(bl.read_text(encoding="utf-8"))
+    assert raw["entries"] and cli(["scan", str(root), "--baseline", str(bl)]).code == 0
+    return root, bl, raw
+
+
+@pytest.mark.parametrize("change", [
+    {"n": 2**15 + 1},  # not a power of two: hashlib raised ValueError (exit 3)
+    {"n": 2**18, "r": 16},  # 512 MiB a hash, over scrypt's memory cap (exit 3)
+    {"dklen": 8},  # too short to tell values apart
+    {"dklen": 2**31},  # a 2 GiB output per hash
+    {"n": True}, {"r": "8"}, {"p": 1.5}, {"p": 0}, {"dklen": None},
+    {"salt": "00" * 16},  # the right length, no entropy
+    {"salt": "ab" * 200},  # longer than any salt this tool writes
+    {"salt": "zz"},
+])
+def test_hostile_baseline_parameters_exit_2(tmp_path: Path, change: dict[str, Any]) -> None:
+    root, bl, raw = _baselined_tree(tmp_path)
+    raw["kdf"].update(change)
+    bl.write_text(json.dumps(raw), encoding="utf-8")
+    r = cli(["scan", str(root), "--baseline", str(bl)])
+    assert r.code == 2, (change, r.code, r.err[-300:])
+    assert "baseline" in r.err
+
+
+def test_update_baseline_writes_fresh_strong_parameters(tmp_path: Path) -> None:
+    from secretsync.baseline import KDF
+
+    root, bl, raw = _baselined_tree(tmp_path)
+    weak_but_accepted = {**raw["kdf"], "n": 2**16, "p": 2}
+    bl.write_text(json.dumps({**raw, "kdf": weak_but_accepted}), encoding="utf-8")
+    assert cli(["scan", str(root), "--baseline", str(bl), "--update-baseline"]).code == 0
+    kdf = json.loads(bl.read_text(encoding="utf-8"))["kdf"]
+    assert {k: kdf[k] for k in KDF} == KDF
+    assert kdf["salt"] != raw["kdf"]["salt"]  # a fresh salt every time it is written
+
+
+# -- §2.13: temporary files ---------------------------------------------------------------------
+def test_baseline_save_never_writes_through_a_planted_symlink(tmp_path: Path) -> None:
+    """The baseline's temp file was `.<name>.tmp<pid>`, written through whatever was there:
+    a symlink planted at that name (the pid is guessable) redirected the write anywhere."""
+    import os
+
+    from tests.conftest import build_tree
+
+    root = build_tree(tmp_path / "t", {"values.yaml": "global:\n  tailnet: tail3f9c2a\n"})
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    bl = out / "b.json"
+    (out / f".b.json.tmp{os.getpid()}").symlink_to(victim)
+    assert cli(["scan", str(root), "--baseline", str(bl), "--update-baseline"]).code == 0
+    assert victim.read_text(encoding="utf-8") == "untouched\n"
+    assert json.loads(bl.read_text(encoding="utf-8"))["entries"]
+    assert not bl.is_symlink()
+
+
+def test_atomic_write_never_follows_a_planted_temp_name(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every temp file (rewrites, baselines, init) is created with O_EXCL and O_NOFOLLOW under a
+    random name: a symlink planted at the name it draws is neither followed nor replaced."""
+    from secretsync import rewrite
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched\n", encoding="utf-8")
+    target = tmp_path / "values.yaml"
+    target.write_text("a: 1\n", encoding="utf-8")
+    names = iter(["planted", "planted", "fresh"])
+    monkeypatch.setattr(rewrite.secrets, "token_hex", lambda n: next(names))
+    (tmp_path / ".values.yaml.planted.secretsync").symlink_to(victim)
+    rewrite.atomic_write(target, b"a: 2\n")
+    assert target.read_bytes() == b"a: 2\n" and victim.read_text(encoding="utf-8") == "untouched\n"
+    assert (tmp_path / ".values.yaml.planted.secretsync").is_symlink()
