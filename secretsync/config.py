@@ -64,13 +64,31 @@ def load(root: Path, *, project: str | None = None, env: Mapping[str, str] | Non
     """Read `<root>/.secretsync.yaml` if present; `project` (a flag) wins over the file, which
     wins over `DOPPLER_PROJECT`."""
     env = os.environ if env is None else env
-    path = root / CONFIG_FILE
     cfg = Config()
-    if path.is_file():
-        cfg = parse(path.read_text(encoding="utf-8"), source=str(path))
+    found = read_text(root)
+    if found is not None:
+        cfg = parse(found[1], source=str(found[0]))
     chosen = project or cfg.project or (env.get("DOPPLER_PROJECT") or "").strip() or None
     return Config(chosen, cfg.configs, cfg.environments, cfg.names, cfg.stores, cfg.secret_name,
                   cfg.value_rule, cfg.ref_suffix, cfg.default_env, cfg.excludes)
+
+
+def read_text(root: Path) -> tuple[Path, str] | None:
+    """`<root>/.secretsync.yaml` and its text, or None when there is none. A symlink is followed
+    only to a file inside the tree: the tree is untrusted, and a link out of it could make any
+    readable file the configuration (and its errors quote it)."""
+    path = root / CONFIG_FILE
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise ConfigError(f"{path} is a symlink out of the tree; not read",
+                              hint="replace it by the file itself")
+    if not path.is_file():
+        return None
+    try:
+        return path, path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path} ({type(exc).__name__})") from None
 
 
 def _str_map(raw: object, what: str) -> dict[str, str]:
@@ -158,12 +176,13 @@ def starter(
         "# secretsync settings for this tree (see `secretsync plan --help`).",
         "# Every setting is optional; the comments show the defaults.",
         "version: 1",
-        f"project: {project or 'my-project'}  # Doppler project (or --project / DOPPLER_PROJECT)",
+        f"project: {quote(project or 'my-project')}  # Doppler project (or --project / "
+        "DOPPLER_PROJECT)",
         "",
         "# Environment -> Doppler config. Default: the root config of the same name.",
         "configs:",
     ]
-    out += [f"  {e}: {e}" for e in envs] or ["  prd: prd"]
+    out += [f"  {quote(e)}: {quote(e)}" for e in envs] or ["  prd: prd"]
     out += [
         "",
         "# Path glob -> environment, checked before names like values-prd.yaml or overlays/prd/.",
@@ -173,7 +192,8 @@ def starter(
         "# Default: the Doppler store in the tree whose spec.provider.doppler.config matches.",
         "stores:",
     ]
-    out += [f"  {e}: {{kind: {s.kind}, name: {s.name}}}" for e, s in sorted(stores.items())] or [
+    out += [f"  {quote(e)}: {{kind: {quote(s.kind)}, name: {quote(s.name)}}}"
+            for e, s in sorted(stores.items())] or [
         "  prd: {kind: ClusterSecretStore, name: doppler-prd}"
     ]
     out += [
@@ -186,7 +206,7 @@ def starter(
         if key_path in seen:
             continue
         seen.add(key_path)
-        out.append(f"  # {_yaml_str(re.escape(key_path))}: {name}")
+        out.append(f"  # {quote(re.escape(key_path))}: {quote(name)}")
     if not seen:
         out.append("  {}")
     out += [
@@ -202,5 +222,27 @@ def starter(
     return "\n".join(out)
 
 
-def _yaml_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _printable(ch: str) -> bool:
+    return 0x20 <= ord(ch) < 0x7F or (ord(ch) > 0xA0 and ch.isprintable())
+
+
+def quote(text: str) -> str:
+    """`text` as one YAML scalar on one line, whatever it holds: a newline, a quote, a `#`, a
+    control or format character cannot end it or start another setting. Single-quoted when
+    every character is printable, else double-quoted with escapes."""
+    if all(_printable(ch) for ch in text):
+        return "'" + text.replace("'", "''") + "'"
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif _printable(ch):
+            out.append(ch)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -484,7 +485,10 @@ def yaml_problem(exc: YAMLError) -> str:
     if isinstance(exc, MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return f"{exc.problem or exc.context or 'invalid YAML'}{where}"
+        problem = exc.problem or exc.context or "invalid YAML"
+        if isinstance(exc, DuplicateKeyError):
+            problem = "duplicate key"  # ruamel's message quotes both values
+        return f"{problem}{where}"
     return type(exc).__name__
 
 

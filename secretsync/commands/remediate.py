@@ -57,10 +57,15 @@ def init(
     """Write a commented .secretsync.yaml starter from what a scan of PATH finds."""
     from secretsync import manifests
     from secretsync.config import CONFIG_FILE, load, starter
+    from secretsync.rewrite import atomic_write
     from secretsync.scan import ScanOptions, list_files, run_scan
 
     root = _root(path)
     target = root / CONFIG_FILE
+    if target.is_symlink():
+        # Writing through it could put the file anywhere the link points, outside the tree.
+        raise UsageError(f"{target} is a symlink; not written",
+                         hint="remove the link: init writes a regular file in the tree")
     if target.exists() and not force:
         raise UsageError(f"{target} exists", hint="pass --force to replace it")
     cfg = load(root, project=project)
@@ -72,7 +77,7 @@ def init(
     project_name = cfg.project or next((s.project for s in found if s.project), None)
     names = sorted({(f.key_path_dotted or "", f.suggested_name) for f in result.findings
                     if f.key_path_dotted and f.detector != "env-leak"})
-    target.write_text(starter(project_name, envs, stores, names), encoding="utf-8")
+    atomic_write(target, starter(project_name, envs, stores, names).encode("utf-8"))
     typer.echo(f"wrote {target} ({len(envs)} environments, {len(stores)} stores, "
                f"{len(names)} named places)", err=True)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from secretsync.config import CONFIG_FILE
+from secretsync.config import CONFIG_FILE, read_text
 from secretsync.errors import ConfigError
 from secretsync.verify.model import CheckId
 
@@ -92,12 +92,13 @@ def parse(raw: object, source: str = CONFIG_FILE) -> VerifySettings:
 
 
 def load(root: Path) -> VerifySettings:
-    path = root / CONFIG_FILE
-    if not path.is_file():
+    found = read_text(root)  # refuses a symlink out of the tree
+    if found is None:
         return VerifySettings()
+    path = found[0]
     try:
-        raw = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except (OSError, YAMLError):
+        raw = YAML(typ="safe", pure=True).load(found[1])
+    except YAMLError:
         # config.load already reported a file it cannot read; nothing more to add here.
         return VerifySettings()
     if not isinstance(raw, Mapping):

@@ -136,3 +136,72 @@ def test_atomic_write_never_follows_a_planted_temp_name(tmp_path: Path,
     rewrite.atomic_write(target, b"a: 2\n")
     assert target.read_bytes() == b"a: 2\n" and victim.read_text(encoding="utf-8") == "untouched\n"
     assert (tmp_path / ".values.yaml.planted.secretsync").is_symlink()
+
+
+# -- §2.3 and §2.12: .secretsync.yaml -----------------------------------------------------------
+def test_init_refuses_a_dangling_config_symlink(tmp_path: Path) -> None:
+    from tests.conftest import build_tree
+
+    root = build_tree(tmp_path / "t", {"values.yaml": "global:\n  tailnet: tail3f9c2a\n"})
+    outside = tmp_path / "outside.yaml"
+    (root / ".secretsync.yaml").symlink_to(outside)
+    for argv in (["init", str(root)], ["init", str(root), "--force"]):
+        r = cli(argv)
+        assert r.code == 2 and "symlink" in r.err, (argv, r.err)
+        assert not outside.exists()
+    assert (root / ".secretsync.yaml").is_symlink()
+
+
+def test_init_quotes_every_value_the_tree_supplies(tmp_path: Path) -> None:
+    """A store's `project` (and a key path) come from the tree: pasted raw, a newline in one
+    wrote settings of the tree's choosing into .secretsync.yaml."""
+    from secretsync.config import load
+    from tests.conftest import build_tree
+
+    from .helpers import _store
+
+    evil = 'p"\nexcludes: [\'**\']\n# \u202e'
+    store = _store("prd").replace("      config: prd\n",
+                                  f"      config: prd\n      project: {json.dumps(evil)}\n")
+    key = 'tailnet\nexcludes: ["**"]'
+    root = build_tree(tmp_path / "t", {
+        "stores/prd.yaml": store,
+        "values-prd.yaml": f"global:\n  {json.dumps(key)}: tail3f9c2a\n  tailnet: tail3f9c2b\n",
+    })
+    r = cli(["init", str(root)])
+    assert r.code == 0, r.err
+    text = (root / ".secretsync.yaml").read_text(encoding="utf-8")
+    assert "\u202e" not in text
+    cfg = load(root)
+    assert cfg.project == evil and cfg.excludes == ()
+    assert [p.name for p in root.iterdir() if p.name.startswith(".")] == [".secretsync.yaml"]
+
+
+def test_config_symlink_out_of_the_tree_is_not_read(tmp_path: Path) -> None:
+    from tests.conftest import build_tree
+
+    root = build_tree(tmp_path / "t", {"values.yaml": "global:\n  tailnet: tail3f9c2a\n"})
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("project: from-outside\nverify:\n  skip: [literal]\n", encoding="utf-8")
+    (root / ".secretsync.yaml").symlink_to(outside)
+    for argv in (["plan", str(root), "--offline"], ["verify", str(root), "--offline"]):
+        r = cli(argv)
+        assert r.code == 2 and "symlink out of the tree" in r.err, (argv, r.code, r.err)
+        assert "from-outside" not in r.out + r.err
+    inside = root / "conf.yaml"
+    inside.write_text("project: from-inside\n", encoding="utf-8")
+    (root / ".secretsync.yaml").unlink()
+    (root / ".secretsync.yaml").symlink_to(inside)
+    r = cli(["plan", str(root), "--offline"])
+    assert r.code == 0 and "from-inside" in r.out, r.err
+
+
+def test_config_errors_never_quote_values(tmp_path: Path) -> None:
+    from tests.conftest import build_tree
+
+    root = build_tree(tmp_path / "t", {
+        ".secretsync.yaml": "project: first-9f3kq2\nproject: second-7d1mz8\n",
+        "values.yaml": "a: 1\n"})
+    r = cli(["plan", str(root), "--offline"])
+    assert r.code == 2 and "duplicate key" in r.err
+    assert "9f3kq2" not in r.err + r.out and "7d1mz8" not in r.err + r.out
