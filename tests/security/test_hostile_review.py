@@ -205,3 +205,20 @@ def test_config_errors_never_quote_values(tmp_path: Path) -> None:
     r = cli(["plan", str(root), "--offline"])
     assert r.code == 2 and "duplicate key" in r.err
     assert "9f3kq2" not in r.err + r.out and "7d1mz8" not in r.err + r.out
+
+
+# -- §2.6: a generated manifest nothing deploys ------------------------------------------------
+def test_verify_fails_a_generated_manifest_no_kustomization_lists(tmp_path: Path) -> None:
+    from .test_kill import _overlay_tree
+
+    root = _overlay_tree(tmp_path / "t", Planted())
+    assert cli(["rewrite", str(root), "--project", PROJECT, "--offline"]).code == 0
+    ok = cli(["verify", str(root), "--offline", "--format", "json", "--check", "unresolved-ref"])
+    assert ok.code == 0, ok.out
+    kust = root / "overlays/prd/kustomization.yaml"
+    kust.write_text("resources:\n  - ../../base\n", encoding="utf-8")  # what a kill left
+    r = cli(["verify", str(root), "--offline", "--format", "json", "--check", "unresolved-ref"])
+    assert r.code == 1
+    problems = [p for c in json.loads(r.out)["checks"] for p in c["problems"]]
+    assert any("overlays/prd/secretsync-web-doppler.yaml" in p["message"] and
+               "nothing deploys it" in p["message"] for p in problems), problems
