@@ -19,7 +19,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from secretsync.detection import KeyPath
 from secretsync.documents import ParsedFile, Scalar, decode, parse_yaml
@@ -125,9 +135,50 @@ def _meaning(pf: ParsedFile) -> Counter[tuple[int, KeyPath, str]]:
     )
 
 
+MAX_ALIAS_NODES = 1_000_000
+"""Nodes the aliases of one file may stand for once resolved (scan never resolves them)."""
+
+
+def check_aliases(rel: str, text: str) -> None:
+    """Compose the documents as a loader would, without building them: every alias must name an
+    anchor defined before it in its document, and the nodes aliases stand for are counted, so an
+    alias bomb fails fast (the event walk that checks meaning never resolves aliases)."""
+    size: dict[str, int] = {}
+    opened: list[tuple[str | None, int]] = []
+    nodes = via_alias = 0
+    try:
+        for ev in YAML(typ="safe", pure=True).parse(text):
+            if isinstance(ev, DocumentStartEvent):
+                size.clear()
+            elif isinstance(ev, AliasEvent):
+                if ev.anchor not in size:
+                    raise RewriteError(f"{rel}: the edited file would use an alias whose anchor "
+                                       "it no longer defines; nothing was changed")
+                nodes += size[ev.anchor]
+                via_alias += size[ev.anchor]
+                if via_alias > MAX_ALIAS_NODES:
+                    raise RewriteError(f"{rel}: the edited file's aliases stand for more than "
+                                       f"{MAX_ALIAS_NODES} nodes; nothing was changed")
+            elif isinstance(ev, (MappingStartEvent, SequenceStartEvent)):
+                opened.append((ev.anchor, nodes))
+                nodes += 1
+            elif isinstance(ev, (MappingEndEvent, SequenceEndEvent)) and opened:
+                anchor, first = opened.pop()
+                if anchor is not None:
+                    size[anchor] = nodes - first
+            elif isinstance(ev, ScalarEvent):
+                nodes += 1
+                if ev.anchor is not None:
+                    size[ev.anchor] = 1
+    except YAMLError:
+        raise RewriteError(f"{rel}: the edited file would not parse as YAML; nothing was changed"
+                           ) from None
+
+
 def check_meaning(rel: str, before: ParsedFile, after_text: str, splices: Sequence[Splice]) -> None:
-    """The edited text must parse and hold the original scalars minus the removed plus the added.
-    Messages name places, never values."""
+    """The edited text must compose (every alias resolved, within limits) and hold the original
+    scalars minus the removed plus the added. Messages name places, never values."""
+    check_aliases(rel, after_text)
     try:
         after = parse_yaml(rel, after_text)
     except YAMLError:

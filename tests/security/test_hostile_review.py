@@ -222,3 +222,48 @@ def test_verify_fails_a_generated_manifest_no_kustomization_lists(tmp_path: Path
     problems = [p for c in json.loads(r.out)["checks"] for p in c["problems"]]
     assert any("overlays/prd/secretsync-web-doppler.yaml" in p["message"] and
                "nothing deploys it" in p["message"] for p in problems), problems
+
+
+# -- §2.8: anchors ------------------------------------------------------------------------------
+_ANCHORED = (
+    "global:\n"
+    "  telegram:\n"
+    "    botToken: &tok \"{token}\"\n"
+    "other:\n"
+    "  token: *tok\n"
+)
+
+
+def test_rewrite_keeps_an_anchor_an_alias_uses(tmp_path: Path) -> None:
+    from ruamel.yaml import YAML
+
+    from tests.conftest import build_tree
+
+    planted = Planted()
+    root = build_tree(tmp_path / "t", {
+        "c/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "c/values.yaml": _ANCHORED.format(token=planted.bot_token),
+    })
+    r = cli(["rewrite", str(root), "--project", PROJECT, "--offline"])
+    assert r.code == 0, r.err
+    loaded = YAML(typ="safe", pure=True).load((root / "c/values.yaml").read_text())
+    assert loaded["other"]["token"] == loaded["global"]["telegram"]["botToken"]
+    plan = cli(["plan", str(root), "--project", PROJECT, "--offline"])
+    assert "anchor" in plan.out
+
+
+def test_the_post_rewrite_check_composes_aliases() -> None:
+    from secretsync.documents import parse_yaml
+    from secretsync.errors import RewriteError
+    from secretsync.rewrite import Splice, edit_bytes
+
+    text = _ANCHORED.format(token="x" * 12)
+    start = text.index("&tok")
+    end = text.index('"\n', start) + 1
+    sp = Splice(start, end, '"' + "x" * 12 + '"', (), ())  # same scalars, the anchor gone
+    with pytest.raises(RewriteError, match="anchor"):
+        edit_bytes("v.yaml", text.encode(), parse_yaml("v.yaml", text), [sp])
+    bomb = "a: &a [x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(24))
+    with pytest.raises(RewriteError, match="aliases"):
+        edit_bytes("b.yaml", bomb.encode(), parse_yaml("b.yaml", bomb), [])
