@@ -9,6 +9,7 @@ file digests and value-free fingerprints.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -471,8 +472,32 @@ def build(
         file_digests={c.rel: per_file[c.rel] for c in changes if c.rel in per_file},
         warnings=tuple(warnings),
     )
-    values = frozenset(f.value for f in findings if len(f.value) >= 3)
+    values = frozenset(f.value for f in findings if len(f.value) >= 3) | _written(tree, findings)
     return Built(plan, desired, tuple(changes), values)
+
+
+def _written(tree: _Tree, findings: Sequence[Finding]) -> frozenset[str]:
+    """Each value as its file writes it (escapes, quotes doubled, folded over lines): a diff
+    shows the file's text, not the parsed value."""
+    from secretsync.redact import written_forms
+
+    out: set[str] = set()
+    by_file: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_file.setdefault(f.path, []).append(f)
+    for rel, fs in by_file.items():
+        pf = tree.parsed(rel)
+        if pf is None:
+            continue
+        # Block scalars and comments hold their text as is: only tokens have escapes.
+        tokens = sorted((s for s in pf.scalars if s.style not in ("embedded", "comment")),
+                        key=lambda s: s.start)
+        starts = [s.start for s in tokens]
+        for f in fs:
+            i = bisect.bisect_right(starts, f.start) - 1
+            if i >= 0 and f.start < tokens[i].end:
+                out |= written_forms(pf.text[tokens[i].start:tokens[i].end], f.value)
+    return frozenset(out)
 
 
 def _stable_names(

@@ -8,3 +8,17 @@ def preview(value: str) -> str:
     `tail876052` -> `t…(10)`, a 33-character domain -> `dev-…(33)`."""
     shown = min(4, len(value) // 8)
     return f"{value[:shown]}…({len(value)})"
+
+
+def written_forms(token: str, value: str) -> set[str]:
+    """The pieces of a scalar's token as written that a line-by-line diff can show: the token,
+    its text inside the quotes, and each of its lines when it spans several (never pieces
+    shorter than four characters, nor the value itself, which callers redact already)."""
+    forms = {token}
+    quoted = len(token) >= 2 and token[0] in "'\"" and token[-1] == token[0]
+    inner = token[1:-1] if quoted else token
+    forms.add(inner)
+    lines = [ln.strip() for ln in inner.splitlines()]
+    if len(lines) > 1:
+        forms.update(lines)
+    return {f for f in forms if len(f) >= 4 and f != value}

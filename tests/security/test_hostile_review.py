@@ -267,3 +267,27 @@ def test_the_post_rewrite_check_composes_aliases() -> None:
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(24))
     with pytest.raises(RewriteError, match="aliases"):
         edit_bytes("b.yaml", bomb.encode(), parse_yaml("b.yaml", bomb), [])
+
+
+# -- §2.1: dry-run redaction as written ---------------------------------------------------------
+def test_dry_run_redacts_values_as_written(tmp_path: Path) -> None:
+    from tests.conftest import build_tree
+
+    tail = Planted().password[3:]
+    written = {
+        "a": ('"Pw-a\\\\b' + tail + '"', "Pw-a\\b" + tail),
+        "b": ('"Pw-\\x41b' + tail + '"', "Pw-Ab" + tail),
+        "c": ("'Pw-b''c" + tail + "'", "Pw-b'c" + tail),
+    }
+    values = "".join(f"{k}:\n  password: {raw}\n" for k, (raw, _) in written.items())
+    root = build_tree(tmp_path / "t", {
+        "c/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "c/values.yaml": values,
+    })
+    for argv in (["rewrite", str(root), "--project", PROJECT, "--offline", "--dry-run"],):
+        r = cli(argv)
+        assert r.code == 0, r.err
+        assert "passwordSecretRef" in r.out  # the diff is there ...
+        for raw, parsed in written.values():
+            assert raw[1:-1] not in r.out + r.err and parsed not in r.out + r.err  # ... redacted
+        assert tail[:8] not in r.out + r.err
