@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import re
+import secrets
 import sys
 from pathlib import Path
 
@@ -29,7 +30,8 @@ def test_detectors_load_only_from_the_package(tmp_path: Path) -> None:
     (root / "values.yaml").write_text("tailnet: tail5eed01\nplugins: [detectors/evil.py]\n")
     bl = tmp_path / "baseline.json"
     bl.write_text('{"version": 1, "kdf": {"name": "scrypt", "n": 16384, "r": 8, "p": 1, '
-                  '"dklen": 16, "salt": "' + "00" * 16 + '"}, "entries": [], "plugins_used": '
+                  '"dklen": 16, "salt": "' + secrets.token_hex(16) + '"}, "entries": [], '
+                  '"plugins_used": '
                   f'[{{"name": "Evil", "path": "file://{root}/detectors/evil.py"}}]}}')
     assert cli(["scan", "--no-progress", "--baseline", str(bl), str(root)]).code == 1
     assert not marker.exists()
