@@ -13,10 +13,9 @@ lines (a PEM private key) is checked on the whole file whenever anything changed
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,52 +36,33 @@ class Scanned:
     """Lines of the predecessor that this version no longer has."""
 
 
-@functools.cache
-def _parent_re(indent: int) -> re.Pattern[bytes]:
-    """In the REVERSED text: a line's first non-blank character (not a comment's `#`) with
-    fewer than `indent` blanks before it, i.e. the nearest line above with a smaller indent."""
-    return re.compile(rb"[^ \t\r\n#] {0,%d}(?:\n|\Z)" % (indent - 1))
-
-
 def _indent(line: bytes) -> int:
     return len(line) - len(line.lstrip(b" "))
 
 
-_WINDOW = 8192
-
-
-def changed_context(
-    data: bytes, pred: bytes,
-) -> tuple[list[bytes] | None, frozenset[bytes], bool]:
+def changed_context(data: bytes, pred: bytes) -> tuple[list[bytes] | None, frozenset[bytes]]:
     """(the added lines with every line they nest under, or None when nothing was added; the
-    removed lines; True when a line's parent is too far up to look for, so the caller must
-    gate the whole file)."""
+    removed lines)."""
     old = set(pred.split(b"\n"))
     lines = data.split(b"\n")
     new = [i for i, line in enumerate(lines) if line not in old]
     removed = frozenset(old.difference(lines))
     if not new:
-        return None, removed, False
-    # starts[i]: the offset of line i. C-level sums: this runs on every line of every version.
-    starts = [0, *itertools.accumulate(map((1).__add__, map(len, lines)))]
-    rev = data[::-1]
-    size = len(data)
+        return None, removed
     keep = set(new)
-    far = False
     for i in new:
-        at, indent = i, _indent(lines[i])
-        while indent > 0:
-            begin = size - starts[at]
-            m = _parent_re(indent).search(rev, begin, begin + _WINDOW)
-            if m is None:
-                far = far or begin + _WINDOW < size
-                break
-            at = bisect.bisect_right(starts, size - 1 - m.start()) - 1
-            if at in keep:
-                break  # its own ancestors are kept already
-            keep.add(at)
-            indent = _indent(lines[at])
-    return [lines[i] for i in sorted(keep)], removed, far
+        indent = _indent(lines[i])
+        j = i - 1
+        # Up to the nearest line with a smaller indent (the parent), then its parent, ...; a
+        # kept line on the way has its own parents kept already (new lines come in order).
+        while indent > 0 and j >= 0 and j not in keep:
+            line = lines[j]
+            body = line.lstrip(b" ")
+            if body and not body.startswith(b"#") and len(line) - len(body) < indent:
+                keep.add(j)
+                indent = len(line) - len(body)
+            j -= 1
+    return [lines[i] for i in sorted(keep)], removed
 
 
 _CACHE_LINES = 400_000
@@ -108,54 +88,68 @@ class Gates:
             self._masks.append((d, mask))
         self._lines: dict[bytes, int] = {}
 
-    def _near(self, lines: list[bytes]) -> int:
-        """The patterns that match any of the lines, as a bit mask."""
-        mask = 0
-        todo = []
-        for line in lines:
-            hits = self._lines.get(line)
-            if hits is None:
-                todo.append(line)
-            else:
-                mask |= hits
+    def learn(self, lines: Iterable[bytes]) -> None:
+        """Remember which patterns each new line matches: one search per pattern over all of
+        them (a batch of versions at once), then one pass over the text per pattern that hit."""
+        todo = list({line: None for line in lines if line not in self._lines})
         if not todo:
-            return mask
+            return
         if len(self._lines) > _CACHE_LINES:
             self._lines.clear()
         text = b"\n".join(todo).decode("utf-8", errors="surrogateescape")
-        found = dict.fromkeys(todo, 0)
+        found = [0] * len(todo)
         split: list[str] | None = None
+        starts: list[int] | None = None
         for bit, p in enumerate(self._patterns):
             if p.search(text) is None:
                 continue
             split = split if split is not None else text.split("\n")
-            for raw, part in zip(todo, split, strict=True):
+            if isinstance(p, re.Pattern):
+                if starts is None:
+                    starts = [0, *itertools.accumulate(map((1).__add__, map(len, split)))]
+                for m in p.finditer(text):
+                    found[bisect.bisect_right(starts, m.start()) - 1] |= 1 << bit
+                continue
+            for k, part in enumerate(split):
                 if p.search(part) is not None:
-                    found[raw] |= 1 << bit
-                    mask |= 1 << bit
-        self._lines.update(found)
+                    found[k] |= 1 << bit
+        self._lines.update(zip(todo, found, strict=True))
+
+    def _near(self, lines: list[bytes]) -> int:
+        """The patterns that match any of the lines, as a bit mask."""
+        self.learn(lines)
+        mask = 0
+        for line in lines:
+            mask |= self._lines.get(line, 0)
         return mask
 
-    def needs_scan(self, data: bytes, context: list[bytes], far: bool = False) -> bool:
+    def needs_scan(self, data: bytes, context: list[bytes]) -> bool:
         """Some detector has a gate that matches the changed lines, and all of its gates match
-        the whole file (scan's own condition). `far`: the context may lack a parent line, so
-        scan's condition alone decides."""
+        the whole file (scan's own condition)."""
         full = data.decode("utf-8", errors="surrogateescape")
         memo: dict[tuple[str, int], bool] = {}
-        if far:
-            return any(could_fire(d, full, memo) for d in self.detectors)
         near = self._near(context)
         return any((d.id in MULTILINE or mask & near) and could_fire(d, full, memo)
                    for d, mask in self._masks)
 
 
-def scan_version(
-    sha: str, rel: str, template: bool, data: bytes, pred: bytes | None,
-    gates: Gates,
-) -> Scanned:
-    if pred is not None and not is_binary(data) and not is_binary(pred):
-        context, removed, far = changed_context(data, pred)
-        if context is None or not gates.needs_scan(data, context, far):
-            return Scanned(sha, None, removed)
-    fs = scan_file(SourceFile(Path(rel), rel, template, len(data)), data, gates.detectors)
-    return Scanned(sha, fs.findings)
+def scan_versions(
+    batch: Sequence[tuple[str, str, bool, bytes, bytes | None]], gates: Gates,
+) -> list[Scanned]:
+    """`(blob, path, is a template, bytes, predecessor's bytes or None)` each scanned, or found
+    not to need it."""
+    changes: list[tuple[list[bytes] | None, frozenset[bytes]] | None] = []
+    for _, _, _, data, pred in batch:
+        usable = pred is not None and not is_binary(data) and not is_binary(pred)
+        changes.append(changed_context(data, pred) if pred is not None and usable else None)
+    gates.learn(line for c in changes if c is not None and c[0] for line in c[0])
+    out = []
+    for (sha, rel, template, data, _), change in zip(batch, changes, strict=True):
+        if change is not None:
+            context, removed = change
+            if context is None or not gates.needs_scan(data, context):
+                out.append(Scanned(sha, None, removed))
+                continue
+        fs = scan_file(SourceFile(Path(rel), rel, template, len(data)), data, gates.detectors)
+        out.append(Scanned(sha, fs.findings))
+    return out

@@ -19,13 +19,14 @@ import hashlib
 import multiprocessing
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from secretsync.exposure import git
-from secretsync.exposure.delta import Gates, Scanned, scan_version
+from secretsync.exposure.delta import Gates, Scanned, scan_versions
 from secretsync.exposure.rotation import Rotation, classify
 from secretsync.group import group
 from secretsync.models import Finding, dotted
@@ -144,8 +145,7 @@ def _worker_init() -> None:
 
 def _scan_jobs(batch: Sequence[_Job]) -> list[Scanned]:
     assert _worker_gates is not None
-    return [scan_version(sha, rel, template, data, pred, _worker_gates)
-            for sha, rel, template, data, pred in batch]
+    return scan_versions(batch, _worker_gates)
 
 
 def _cores(jobs: int) -> int:
@@ -192,6 +192,32 @@ def _scan_all(jobs: Iterable[_Job], workers: int, start: Callable[[], None]) -> 
             yield from fut.result()
 
 
+_RECENT_BYTES = 64 << 20
+
+
+class _Recent:
+    """The blobs read last, up to a byte budget: a version's predecessor is usually among
+    them (in a branchy history the newest version of its path often is not)."""
+
+    def __init__(self, budget: int) -> None:
+        self._blobs: OrderedDict[str, bytes] = OrderedDict()
+        self._budget = budget
+        self._size = 0
+
+    def get(self, sha: str) -> bytes | None:
+        data = self._blobs.get(sha)
+        if data is not None:
+            self._blobs.move_to_end(sha)
+        return data
+
+    def put(self, sha: str, data: bytes) -> None:
+        self._blobs[sha] = data
+        self._size += len(data)
+        while self._size > self._budget and len(self._blobs) > 1:
+            _, dropped = self._blobs.popitem(last=False)
+            self._size -= len(dropped)
+
+
 # -- the run -----------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Seen:
@@ -230,13 +256,13 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
         return wanted[rel]
 
     # Each blob once, under the first path that held it, in history order.
-    to_scan: dict[str, tuple[str, bool, str | None, str | None]] = {}
+    to_scan: dict[str, tuple[str, bool, str | None]] = {}
     for c in history:
         for ch in c.changes:
             if ch.blob is not None and ch.blob not in to_scan:
                 ok, template = want(ch.path)
                 if ok:
-                    to_scan[ch.blob] = (ch.path, template, ch.old, ch.old_path)
+                    to_scan[ch.blob] = (ch.path, template, ch.old)
     warnings: list[str] = []
     results: dict[str, Scanned] = {}
     stats = [0, 0]
@@ -249,9 +275,9 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
 
         def jobs() -> Iterator[_Job]:
             too_big: set[str] = set()
-            latest: dict[str, tuple[str, bytes]] = {}  # path -> its last version read
+            recent = _Recent(_RECENT_BYTES)
             for sha, data, size in blobs:
-                rel, template, old, old_path = to_scan[sha]
+                rel, template, old = to_scan[sha]
                 if data is None:
                     if size > opts.max_bytes and rel not in too_big:
                         too_big.add(rel)
@@ -260,9 +286,9 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
                     continue
                 stats[0] += 1
                 stats[1] += size
-                prev = latest.get(old_path or rel)
-                latest[rel] = (sha, data)
-                yield sha, rel, template, data, prev[1] if prev and prev[0] == old else None
+                pred = recent.get(old) if old is not None else None
+                recent.put(sha, data)
+                yield sha, rel, template, data, pred
 
         for scanned in _scan_all(jobs(), _cores(opts.jobs), start):
             results[scanned.sha] = scanned
@@ -276,13 +302,13 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
 
 
 def _resolve(
-    to_scan: dict[str, tuple[str, bool, str | None, str | None]], results: dict[str, Scanned],
+    to_scan: dict[str, tuple[str, bool, str | None]], results: dict[str, Scanned],
     reader: git.BlobReader, max_bytes: int,
 ) -> dict[str, tuple[Finding, ...]]:
     """Findings per blob with any. A version that was not scanned holds its predecessor's
     findings whose values it still has: those on removed lines are looked up in its bytes."""
     found: dict[str, tuple[Finding, ...]] = {}
-    for sha, (_, _, old, _) in to_scan.items():
+    for sha, (_, _, old) in to_scan.items():
         r = results.get(sha)
         if r is None:
             continue

