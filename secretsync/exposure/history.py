@@ -14,6 +14,7 @@ Values stay in memory; what leaves this module holds previews and fingerprints o
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import multiprocessing
@@ -167,29 +168,37 @@ def _batches(jobs: Iterable[_Job]) -> Iterator[list[_Job]]:
         yield batch
 
 
-def _scan_all(jobs: Iterable[_Job], workers: int, start: Callable[[], None]) -> Iterator[Scanned]:
-    """Every blob scanned, in forked workers with at most two batches per worker in flight
-    (memory stays bounded however long the history). `start` begins producing `jobs`: it runs
-    after the workers are forked, so no thread exists when they are."""
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Forked scan workers, started before the history is read (so they do not inherit it and
+    no thread exists when they fork); None when one process does it all."""
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         _worker_init()
-        start()
-        for batch in _batches(jobs):
-            yield from _scan_jobs(batch)
+        yield None
         return
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
-        pool.submit(os.getpid).result()  # fork every worker now, before `start` makes a thread
-        start()
-        pending: set[Future[list[Scanned]]] = set()
+        pool.submit(os.getpid).result()  # with fork, every worker starts on the first task
+        yield pool
+
+
+def _scan_all(jobs: Iterable[_Job], pool: ProcessPoolExecutor | None,
+              workers: int) -> Iterator[Scanned]:
+    """Every blob scanned, with at most two batches per worker in flight (memory stays
+    bounded however long the history)."""
+    if pool is None:
         for batch in _batches(jobs):
-            pending.add(pool.submit(_scan_jobs, batch))
-            if len(pending) >= 2 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield from fut.result()
-        for fut in pending:
-            yield from fut.result()
+            yield from _scan_jobs(batch)
+        return
+    pending: set[Future[list[Scanned]]] = set()
+    for batch in _batches(jobs):
+        pending.add(pool.submit(_scan_jobs, batch))
+        if len(pending) >= 2 * workers:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield from fut.result()
+    for fut in pending:
+        yield from fut.result()
 
 
 _RECENT_BYTES = 64 << 20
@@ -246,8 +255,22 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
     root = git.repo_root(path)
     if opts.rev_range is not None:
         git.check_range(root, opts.rev_range)
-    history = git.commits(root, [opts.rev_range] if opts.rev_range else ["--all"])
-    head_sha = git.head(root)
+    workers = _cores(opts.jobs)
+    with _pool(workers) as pool:
+        history = git.commits(root, [opts.rev_range] if opts.rev_range else ["--all"])
+        head_sha = git.head(root)
+        secrets, stats, warnings = _run(root, history, head_sha, opts, pool, workers)
+    head_stamp = None
+    if head_sha is not None:
+        head_stamp = Stamp(head_sha, git.commit_date(root, head_sha))
+    return ExposureReport(str(root), opts.rev_range, head_stamp, len(history), stats[0],
+                          stats[1], tuple(secrets), tuple(warnings))
+
+
+def _run(
+    root: Path, history: Sequence[git.Commit], head_sha: str | None, opts: ExposureOptions,
+    pool: ProcessPoolExecutor | None, workers: int,
+) -> tuple[list[Exposed], list[int], list[str]]:
     wanted: dict[str, tuple[bool, bool]] = {}
 
     def want(rel: str) -> tuple[bool, bool]:
@@ -267,11 +290,7 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
     results: dict[str, Scanned] = {}
     stats = [0, 0]
     with git.BlobReader(root) as reader:
-        blobs: Iterator[tuple[str, bytes | None, int]] = iter(())
-
-        def start() -> None:
-            nonlocal blobs
-            blobs = reader.read(to_scan, opts.max_bytes)
+        blobs = reader.read(to_scan, opts.max_bytes)
 
         def jobs() -> Iterator[_Job]:
             too_big: set[str] = set()
@@ -290,15 +309,11 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
                 recent.put(sha, data)
                 yield sha, rel, template, data, pred
 
-        for scanned in _scan_all(jobs(), _cores(opts.jobs), start):
+        for scanned in _scan_all(jobs(), pool, workers):
             results[scanned.sha] = scanned
         found = _resolve(to_scan, results, reader, opts.max_bytes)
         secrets = _secrets(root, history, found, head_sha, opts, reader, want)
-    head_stamp = None
-    if head_sha is not None:
-        head_stamp = Stamp(head_sha, git.commit_date(root, head_sha))
-    return ExposureReport(str(root), opts.rev_range, head_stamp, len(history), stats[0],
-                          stats[1], tuple(secrets), tuple(warnings))
+    return secrets, stats, warnings
 
 
 def _resolve(
