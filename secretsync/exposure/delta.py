@@ -32,8 +32,9 @@ class Scanned:
     sha: str
     findings: tuple[Finding, ...] | None
     """None: not scanned, it holds what its predecessor held (minus `removed`)."""
-    removed: frozenset[bytes] = frozenset()
-    """Lines of the predecessor that this version no longer has."""
+    removed: frozenset[bytes] | None = frozenset()
+    """Lines of the predecessor that this version no longer has; None when too many to keep
+    (then the caller looks in the version itself)."""
 
 
 def _indent(line: bytes) -> int:
@@ -65,7 +66,8 @@ def changed_context(data: bytes, pred: bytes) -> tuple[list[bytes] | None, froze
     return [lines[i] for i in sorted(keep)], removed
 
 
-_CACHE_LINES = 400_000
+_CACHE_LINES = 200_000
+_REMOVED_BYTES = 4096
 
 
 class Gates:
@@ -148,7 +150,8 @@ def scan_versions(
         if change is not None:
             context, removed = change
             if context is None or not gates.needs_scan(data, context):
-                out.append(Scanned(sha, None, removed))
+                small = sum(map(len, removed)) <= _REMOVED_BYTES
+                out.append(Scanned(sha, None, removed if small else None))
                 continue
         fs = scan_file(SourceFile(Path(rel), rel, template, len(data)), data, gates.detectors)
         out.append(Scanned(sha, fs.findings))

@@ -201,7 +201,7 @@ def _scan_all(jobs: Iterable[_Job], pool: ProcessPoolExecutor | None,
         yield from fut.result()
 
 
-_RECENT_BYTES = 64 << 20
+_RECENT_BYTES = 48 << 20
 
 
 class _Recent:
@@ -334,8 +334,9 @@ def _resolve(
         inherited = found.get(old or "", ())
         if not inherited:
             continue
+        removed = r.removed
         gone = {f.value for f in inherited
-                if any(f.value.encode() in line for line in r.removed)}
+                if removed is None or any(f.value.encode() in line for line in removed)}
         if gone:
             data = next(iter(reader.read([sha], max_bytes)))[1] or b""
             gone = {v for v in gone if v.encode() not in data}
