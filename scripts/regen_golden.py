@@ -25,6 +25,11 @@ GOLDEN = REPO / "tests" / "golden"
 AFTER = GOLDEN / "examples-after"
 PLAN_TXT = GOLDEN / "examples-plan.txt"
 PROJECT = "gaynance"
+# The Flux platform fixture (tests/fixtures/flux-platform): two clusters, every kind of place.
+FLUX = REPO / "tests" / "fixtures" / "flux-platform"
+FLUX_AFTER = GOLDEN / "flux-platform-after"
+FLUX_PLAN_TXT = GOLDEN / "flux-platform-plan.txt"
+FLUX_PROJECT = "homelab"
 # Files of examples/ that are documentation, not part of the GitOps tree.
 SKIP = ("README.md", "VALUES.md")
 
@@ -43,13 +48,19 @@ def copy_examples(dest: Path) -> Path:
     return dest
 
 
+def copy_flux(dest: Path) -> Path:
+    shutil.copytree(FLUX, dest)
+    return dest
+
+
 @contextlib.contextmanager
 def doppler_env() -> Iterator[object]:
-    """An embedded Doppler with the project, and the variables pointing every client at it."""
+    """An embedded Doppler with the projects, and the variables pointing every client at it."""
     from secretsync.testing import DopplerTestServer
 
     srv = DopplerTestServer().start()
     srv.add_project(PROJECT)
+    srv.add_project(FLUX_PROJECT)
     token = srv.issue_token("personal")
     old = {k: os.environ.get(k) for k in ("DOPPLER_API_HOST", "DOPPLER_TOKEN", "DOPPLER_PROJECT")}
     os.environ["DOPPLER_API_HOST"] = srv.url
@@ -76,13 +87,13 @@ def run(argv: list[str]) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def remediate(tree: Path) -> tuple[str, dict[str, bytes]]:
+def remediate(tree: Path, project: str = PROJECT) -> tuple[str, dict[str, bytes]]:
     """Plan (offline, for the golden text) and apply `tree`; (plan text, changed files)."""
     before = tree_files(tree)
-    code, plan_text = run(["plan", str(tree), "--project", PROJECT, "--offline"])
+    code, plan_text = run(["plan", str(tree), "--project", project, "--offline"])
     if code != 0:
         raise SystemExit(f"plan failed with exit {code}")
-    code, _ = run(["apply", str(tree), "--project", PROJECT])
+    code, _ = run(["apply", str(tree), "--project", project])
     if code != 0:
         raise SystemExit(f"apply failed with exit {code}")
     after = tree_files(tree)
@@ -90,19 +101,26 @@ def remediate(tree: Path) -> tuple[str, dict[str, bytes]]:
     return plan_text, changed
 
 
+def _store(after: Path, plan_txt: Path, plan_text: str, changed: dict[str, bytes]) -> None:
+    if after.exists():
+        shutil.rmtree(after)
+    for rel, data in changed.items():
+        target = after / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    plan_txt.write_text(plan_text, encoding="utf-8")
+    print(f"wrote {len(changed)} files to {after.relative_to(REPO)} and {plan_txt.name}",
+          file=sys.stderr)
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, doppler_env():
         tree = copy_examples(Path(tmp) / "examples")
         plan_text, changed = remediate(tree)
-    if AFTER.exists():
-        shutil.rmtree(AFTER)
-    for rel, data in changed.items():
-        target = AFTER / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    PLAN_TXT.write_text(plan_text, encoding="utf-8")
-    print(f"wrote {len(changed)} files to {AFTER.relative_to(REPO)} and {PLAN_TXT.name}",
-          file=sys.stderr)
+        _store(AFTER, PLAN_TXT, plan_text, changed)
+        flux = copy_flux(Path(tmp) / "flux-platform")
+        plan_text, changed = remediate(flux, FLUX_PROJECT)
+        _store(FLUX_AFTER, FLUX_PLAN_TXT, plan_text, changed)
     return 0
 
 

@@ -358,6 +358,7 @@ def build(
                             f"but secrets are planned into {cfg.project}")
     clusters, cnpg_chart = manifests.cnpg_clusters(root, rels)
     resolver = EnvResolver(rels, tree.parsed, rules)
+    rem = _remediator(root, cfg, rels, tree, findings)
 
     argo = argocd.build(root, rels)
     followups: list[FollowUp] = []
@@ -371,6 +372,11 @@ def build(
 
     for f in findings:
         if f.detector == ENV_LEAK:
+            continue
+        if rem.handles(f):  # a file Flux deploys: secretsync.remediate's kinds
+            reason = rem.add(f)
+            if reason is not None:
+                follow(f, reason)
             continue
         why = argocd.reason_for(argo, root, rels, f)  # never a consumer left reading nothing
         if why is not None:
@@ -444,6 +450,7 @@ def build(
     placed, manifest_plans = _place(tree, units, stores, cfg, resolver, splices, edits,
                                     followups, schema_dir)
     changes: list[FileChange] = list(placed)
+    _merge_flux(rem, tree, schema_dir, splices, edits, changes, manifest_plans, followups)
     # Files that stop holding a value are written last: a run killed halfway leaves a value in
     # the tree until every manifest, resources list and values block is written, so a re-run
     # still finds it and finishes the same plan (write_all writes in this order).
@@ -498,6 +505,47 @@ def _written(tree: _Tree, findings: Sequence[Finding]) -> frozenset[str]:
             if i >= 0 and f.start < tokens[i].end:
                 out |= written_forms(pf.text[tokens[i].start:tokens[i].end], f.value)
     return frozenset(out)
+
+
+def _remediator(root: Path, cfg: Config, rels: Sequence[str], tree: _Tree,
+                findings: Sequence[Finding]) -> Any:
+    from secretsync.remediate import Remediator
+    from secretsync.remediate.graph import build as build_graph
+
+    rem = Remediator(root, cfg, build_graph(root, rels), tree.parsed)
+    rem.prepare([f for f in findings if f.detector != ENV_LEAK])
+    return rem
+
+
+def _merge_flux(rem: Any, tree: _Tree, schema_dir: Path | None,
+                splices: dict[str, list[Splice]], edits: list[PlannedEdit],
+                changes: list[FileChange], manifest_plans: list[PlannedManifest],
+                followups: list[FollowUp]) -> None:
+    """Add what the remediation kinds planned for Flux-deployed files to the plan."""
+    asm = rem.finish(schema_dir)
+    for e in asm.edits:
+        splices.setdefault(e.path, []).append(e.splice)
+        if e.kind == "meaning":
+            continue
+        pf = tree.parsed(e.path)
+        text = pf.text if pf is not None else ""
+        line = text.count("\n", 0, e.start) + 1
+        col = e.start - text.rfind("\n", 0, e.start)
+        f = e.finding
+        edits.append(PlannedEdit(e.path, line, col, e.splice.start, e.splice.end, e.kind,
+                                 e.splice.new, f.key_path_dotted if f else None, e.secret,
+                                 e.key, f.fingerprint if f else ""))
+    changes.extend(asm.new_files)
+    env_of = rem.graph.env_of
+    manifest_plans.extend(PlannedManifest(m.path, m.secret, tuple(sorted({env_of(c) for c in
+                                                                           m.clusters})),
+                                          m.stores, m.action, m.content)
+                          for m in asm.manifests)
+    manifest_plans.sort(key=lambda m: m.path)
+    for p in asm.followups:
+        f = p.finding
+        followups.append(FollowUp(p.path, p.line, f.column if f else 1, p.key_path, p.reason,
+                                  f.suggested_name if f else None, f.detector if f else None))
 
 
 def _stable_names(
