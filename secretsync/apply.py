@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from secretsync.config import Config
 from secretsync.doppler.interface import Action, DopplerAPI, PushAction
@@ -27,6 +28,8 @@ class ApplyReport:
     files_changed: tuple[str, ...]
     diff: str = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)
+    equivalence: object = None
+    """The equivalence check's `secretsync.remediate.render.Result` (None: no Flux cluster)."""
 
 
 def redact(text: str, values: Iterable[str]) -> str:
@@ -71,6 +74,7 @@ def apply(
     dry_run: bool = False,
     push_values: bool = True,
     schema_dir: Path | None = None,
+    allow_changes: bool = False,
 ) -> ApplyReport:
     """Carry out the plan. `push_values=False` (`secretsync rewrite`) only rewrites, and
     requires each referenced value to be in Doppler already when `api` is given."""
@@ -102,12 +106,23 @@ def apply(
     if not to_push:
         return ApplyReport(plan, dry_run, True, (), (), "", timings)
     diff = diff_of(root, built)
+    t_eq = time.perf_counter()
+    equiv = _equivalence(root, cfg, built, api)
+    if equiv is not None:
+        timings["equivalence"] = time.perf_counter() - t_eq
+        if not equiv.equivalent and not dry_run and not allow_changes:
+            from secretsync.remediate.check import summary
+
+            raise RewriteError(
+                "the change would alter what the clusters run (nothing was pushed or "
+                f"rewritten): {summary(equiv)}",
+                hint="fix the cause, or pass --allow-changes to apply it anyway")
     if dry_run:
         actions: tuple[PushAction, ...] = ()
         if push_values and api is not None and built.desired:
             actions = push(api, built.desired, dry_run=True).actions
         return ApplyReport(plan, True, False, actions, tuple(c.rel for c in built.changes), diff,
-                           timings)
+                           timings, equiv)
     actions = ()
     if push_values and built.desired:
         if api is None:
@@ -138,4 +153,20 @@ def apply(
         ) from None
     timings["rewrite"] = time.perf_counter() - t2
     return ApplyReport(plan, False, False, actions, tuple(c.rel for c in built.changes), diff,
-                       timings)
+                       timings, equiv)
+
+
+def _equivalence(root: Path, cfg: Config, built: Built, api: DopplerAPI | None) -> Any:
+    """Render every Flux cluster before and after the plan's changes, with Doppler's values
+    put back (offline: the structure only); None when the tree has no Flux cluster."""
+    from secretsync.remediate import check
+    from secretsync.verify.checks import find_kubectl
+
+    root = root.resolve()
+    if not check.has_clusters(root, check.rels_of(root, cfg.excludes)):
+        return None
+    values = None
+    if api is not None and cfg.project:
+        values = check.doppler_values(cfg.project, {"*": api}, built.desired)
+    with check.after_tree(root, built.changes) as after:
+        return check.run(root, after, values, find_kubectl(None), cfg.excludes)

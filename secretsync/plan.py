@@ -450,7 +450,10 @@ def build(
     placed, manifest_plans = _place(tree, units, stores, cfg, resolver, splices, edits,
                                     followups, schema_dir)
     changes: list[FileChange] = list(placed)
-    _merge_flux(rem, tree, schema_dir, splices, edits, changes, manifest_plans, followups)
+    desired, secrets = _secrets(groups, cfg, api)
+    _merge_flux(rem, tree, schema_dir, splices, edits, changes, manifest_plans, followups,
+                frozenset((s.env, s.name) for s in secrets
+                          if s.status in ("needs-value", "provided")))
     # Files that stop holding a value are written last: a run killed halfway leaves a value in
     # the tree until every manifest, resources list and values block is written, so a re-run
     # still finds it and finishes the same plan (write_all writes in this order).
@@ -462,7 +465,6 @@ def build(
         changes.append(FileChange(rel, edit_bytes(rel, data, pf, sps)))
 
     recognised = _recognised(tree, findings, clusters, cnpg_chart)
-    desired, secrets = _secrets(groups, cfg, api)
     value_spans: dict[str, list[tuple[int, int]]] = {}
     for f in findings:
         value_spans.setdefault(f.path, []).append((f.start, f.end))
@@ -520,9 +522,9 @@ def _remediator(root: Path, cfg: Config, rels: Sequence[str], tree: _Tree,
 def _merge_flux(rem: Any, tree: _Tree, schema_dir: Path | None,
                 splices: dict[str, list[Splice]], edits: list[PlannedEdit],
                 changes: list[FileChange], manifest_plans: list[PlannedManifest],
-                followups: list[FollowUp]) -> None:
+                followups: list[FollowUp], intended: frozenset[tuple[str, str]]) -> None:
     """Add what the remediation kinds planned for Flux-deployed files to the plan."""
-    asm = rem.finish(schema_dir)
+    asm = rem.finish(schema_dir, intended)
     for e in asm.edits:
         splices.setdefault(e.path, []).append(e.splice)
         if e.kind == "meaning":

@@ -153,6 +153,27 @@ def _print_report(r: ApplyReport, verb: str) -> None:
                    f"`secretsync push --set {s.name} --config {s.config}`", err=True)
     if r.plan.followups:
         typer.echo(f"{len(r.plan.followups)} manual follow-up(s): see `secretsync plan`", err=True)
+    _print_equivalence(r)
+
+
+def _print_equivalence(r: ApplyReport) -> None:
+    eq = r.equivalence
+    if eq is None:
+        return
+    from secretsync.remediate.render import Result
+
+    assert isinstance(eq, Result)
+    mode = "structure only, offline" if eq.offline else "with Doppler's values"
+    verdict = "equivalent" if eq.equivalent else f"{len(eq.differences)} difference(s)"
+    typer.echo(f"equivalence ({mode}): {', '.join(eq.clusters)}: {verdict} "
+               f"({eq.seconds:.1f}s)", err=True)
+    for d in eq.differences:
+        typer.echo(f"  differs: {d}", err=True)
+    for d in eq.intended:
+        typer.echo(f"  intended: {d}", err=True)
+    if eq.not_built:
+        typer.echo("  not rendered (kubectl missing or the build fails): "
+                   + ", ".join(eq.not_built), err=True)
 
 
 def apply(
@@ -162,8 +183,14 @@ def apply(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the diff and the Doppler actions; change nothing.")] = False,
     project: ProjectOpt = None,
+    allow_changes: Annotated[bool, typer.Option(
+        "--allow-changes", help="Write even when the equivalence check finds that a cluster "
+        "would run a different configuration.")] = False,
 ) -> None:
-    """Push every value to Doppler, read it back, then rewrite the tree to references."""
+    """Push every value to Doppler, read it back, then rewrite the tree to references.
+
+    Before writing, every Flux cluster is rendered before and after (values put back from
+    Doppler) and apply refuses a change that is not equivalent, unless --allow-changes."""
     from secretsync.apply import apply as run_apply
     from secretsync.config import load
 
@@ -171,7 +198,8 @@ def apply(
     saved = _load_plan(plan_file)
     cfg = load(root, project=project or (saved.project if saved else None))
     with _doppler(False) as api:
-        report = run_apply(root, cfg, api, saved=saved, dry_run=dry_run)
+        report = run_apply(root, cfg, api, saved=saved, dry_run=dry_run,
+                           allow_changes=allow_changes)
     _print_report(report, "applied")
     raise typer.Exit(EXIT_OK)
 

@@ -139,8 +139,10 @@ class Remediator:
         self.outcomes.append(Outcome(f, None, reason))
         return reason
 
-    def finish(self, schema_dir: Path | None) -> Assembly:
-        asm = Assembly(self.root, self.cfg, self.graph, self.parsed, schema_dir)
+    def finish(self, schema_dir: Path | None,
+               intended: frozenset[tuple[str, str]] = frozenset()) -> Assembly:
+        asm = Assembly(self.root, self.cfg, self.graph, self.parsed, schema_dir,
+                       intended=intended)
         asm.build(self.steps)
         return asm
 

@@ -67,6 +67,9 @@ class Assembly:
     manifests: list[Manifest] = field(default_factory=list)
     new_files: list[FileChange] = field(default_factory=list)
     followups: list[Problem] = field(default_factory=list)
+    intended: frozenset[tuple[str, str]] = frozenset()
+    """(environment, Doppler name) a human sets (env leaks): marked on the ExternalSecrets so
+    the equivalence check reports them as intended changes."""
     failed: set[int] = field(default_factory=set)
     """ids of findings whose step could not be assembled (their edits are dropped)."""
     _resources: dict[str, list[str]] = field(default_factory=dict)
@@ -259,6 +262,12 @@ class Assembly:
                     if pair not in pairs:
                         pairs = [*pairs, pair]
         es = external_secret(secret, ns, StoreRef(store.kind, store.name), pairs)
+        envs = sorted({self.graph.env_of(c) for c in clusters})
+        marks = sorted(f"{e}/{r}" for e in envs for _k, r in pairs if (e, r) in self.intended)
+        if marks:
+            from secretsync.remediate.render import INTENDED
+
+            es["metadata"]["annotations"] = {INTENDED: ",".join(marks)}
         self._check(es, rel)
         where = ", ".join(sorted({self.graph.env_of(c) for c in clusters}))
         content = manifests.render(es, comment=f"Secret {ns}/{secret} for {where}, from Doppler")
