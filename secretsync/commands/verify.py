@@ -31,6 +31,7 @@ class Check(StrEnum):
     schema = "schema"
     build = "build"
     follow_up = "follow-up"
+    equivalence = "equivalence"
 
 
 def register(app: typer.Typer) -> None:
@@ -62,10 +63,13 @@ def verify(
         "--strict", help="Fail on open follow-ups and on checks that could not run.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Scan worker processes (0: one per "
                                                            "core).")] = 0,
+    against: Annotated[str, typer.Option(
+        "--against", help="Git revision the equivalence check compares with.")] = "HEAD",
 ) -> None:
     """Is this tree safe to ship? Runs every check; exit 0 only when all pass.
 
-    Checks: literal, unresolved-ref, missing-remote, store, env-leak, schema, build, follow-up.
+    Checks: literal, unresolved-ref, missing-remote, store, env-leak, schema, build, follow-up,
+    equivalence.
     Full mode reads Doppler names (and, for env-leak, compares values as keyed hashes in
     memory) with DOPPLER_TOKEN_<CONFIG> or DOPPLER_TOKEN: use read-only service tokens.
     """
@@ -77,7 +81,7 @@ def verify(
         only=frozenset(CheckId(c.value) for c in check or ()),
         skip=frozenset(CheckId(c.value) for c in skip or ()),
         baseline=baseline, project=project, schema_dir=schema_dir, kubectl=kubectl,
-        strict=strict, jobs=jobs,
+        strict=strict, jobs=jobs, against=against,
     )
     report = run_verify(path, opts)
     text = render(report, fmt.value)

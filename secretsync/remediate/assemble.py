@@ -430,7 +430,7 @@ class Assembly:
             sps.append(yamledit.append_items(pf, doc, ("spec", "dependsOn"), len(deps),
                                              [{"name": VARS_NAME}]) if deps else
                        yamledit.insert_key(pf, doc, ("spec",), "dependsOn",
-                                           [{"name": VARS_NAME}]))
+                                           [{"name": VARS_NAME}], first=True))
         post = spec.get("postBuild")
         if not isinstance(post, Mapping):
             sps.append(yamledit.insert_key(pf, doc, ("spec",), "postBuild",

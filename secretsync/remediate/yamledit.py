@@ -170,9 +170,10 @@ def flatten(obj: Any, prefix: KeyPath) -> list[tuple[KeyPath, str]]:
     return out
 
 
-def insert_key(pf: ParsedFile, doc: Document, parent: KeyPath, key: str, value: Any
-               ) -> Splice | None:
-    """Add `key: value` at the end of the block mapping `parent`."""
+def insert_key(pf: ParsedFile, doc: Document, parent: KeyPath, key: str, value: Any,
+               *, first: bool = False) -> Splice | None:
+    """Add `key: value` at the end of the block mapping `parent` (`first`: at its start, so
+    that it never meets another insertion at the end of a nested mapping)."""
     b = locate(pf.text, doc, parent)
     if b is None or b.seq:
         return None
@@ -180,6 +181,9 @@ def insert_key(pf: ParsedFile, doc: Document, parent: KeyPath, key: str, value: 
     lines = emit({key: value}, b.child_indent, nl)
     new = nl.join(lines) + nl
     at = b.end
+    if first and parent:
+        eol = pf.text.find("\n", b.line_end)
+        at = len(pf.text) if eol < 0 else eol + 1
     if at > 0 and pf.text[at - 1] != "\n":
         new = nl + new
     adds = tuple((doc.index, kp, v) for kp, v in flatten(value, (*parent, key)))

@@ -22,6 +22,7 @@ class CheckId(StrEnum):
     SCHEMA = "schema"
     BUILD = "build"
     FOLLOW_UP = "follow-up"
+    EQUIVALENCE = "equivalence"
 
 
 ALL_CHECKS: tuple[CheckId, ...] = tuple(CheckId)
@@ -42,6 +43,9 @@ DESCRIPTIONS: dict[CheckId, str] = {
                     "and webhook rules",
     CheckId.BUILD: "Every kustomization builds with `kubectl kustomize`",
     CheckId.FOLLOW_UP: "Manual follow-ups left by apply (block scalars, template consumers)",
+    CheckId.EQUIVALENCE: "Every Flux cluster renders the same effective configuration as at the "
+                         "git revision (--against, default HEAD), Doppler's values put back; "
+                         "offline: every reference, variable and namespace resolves",
 }
 
 

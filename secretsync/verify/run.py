@@ -43,6 +43,8 @@ class VerifyOptions:
     strict: bool = False
     """Count warn and not-checked as failures."""
     jobs: int = 0
+    against: str = "HEAD"
+    """The git revision the equivalence check compares with."""
 
 
 def _selected(opts: VerifyOptions, cfg_skip: frozenset[CheckId]) -> list[CheckId]:
@@ -147,6 +149,15 @@ def run_verify(
                 timed(check, do_build)
         elif check is CheckId.FOLLOW_UP:
             timed(check, lambda: checks.follow_up(ctx))
+        elif check is CheckId.EQUIVALENCE:
+            def do_equivalence() -> list[Problem]:
+                problems, status, note = _equivalence(ctx, opts, api_factory)
+                if status is not None:
+                    statuses[CheckId.EQUIVALENCE] = status
+                if note:
+                    notes[CheckId.EQUIVALENCE] = note
+                return problems
+            timed(check, do_equivalence)
 
     online = [c for c in selected if c in (CheckId.MISSING_REMOTE, CheckId.STORE,
                                            CheckId.ENV_LEAK)]
@@ -223,10 +234,59 @@ def _summary(check: CheckId, status: Status, problems: tuple[Problem, ...], note
         CheckId.BUILD: f"{n} kustomization(s) fail to build" if n else
         f"{len(ctx.index.kustomizations)} kustomization(s) build",
         CheckId.FOLLOW_UP: f"{n} manual follow-up(s) open" if n else "no open follow-up",
+        CheckId.EQUIVALENCE: f"{n} difference(s) in what the clusters run" if n else
+        "every cluster runs the same configuration",
     }[check]
     if status in (Status.NOT_CHECKED, Status.SKIPPED):
         return note or str(status)
     return f"{base}; {note}" if note else base
+
+
+def _equivalence(
+    ctx: checks.Context, opts: VerifyOptions,
+    api_factory: Callable[[], contextlib.AbstractContextManager[remote.ApiFactory]] | None,
+) -> tuple[list[Problem], Status | None, str | None]:
+    """Render the Flux clusters at `opts.against` and now, Doppler's values put back (offline:
+    the working tree's structure only); differences by object and field."""
+    from secretsync.remediate import check as eq
+
+    root = ctx.root
+    if not eq.has_clusters(root, ctx.index.rels):
+        return [], Status.SKIPPED, "no Flux cluster (clusters/<env> bootstrap) in the tree"
+    kubectl = ctx.kubectl
+    structure_only = opts.offline
+    why = "offline: structure only"
+    with contextlib.ExitStack() as stack:
+        if not structure_only:
+            try:
+                before = stack.enter_context(eq.git_tree(root, opts.against))
+            except UsageError as exc:
+                structure_only, why = True, f"{exc.message}: structure only"
+        if structure_only:
+            result = eq.run(root, root, None, kubectl, ctx.cfg.excludes)
+        else:
+            factory = stack.enter_context(api_factory() if api_factory is not None
+                                          else remote.default_factory())
+            project = ctx.cfg.project or next(
+                (str((s.doppler or {}).get("project")) for s in ctx.index.stores
+                 if s.doppler and s.doppler.get("project")), None)
+            if project is None:
+                return [], Status.NOT_CHECKED, "no Doppler project: pass --project"
+            values = eq.doppler_values(project, None, {}, factory=factory)
+            result = eq.run(before, root, values, kubectl, ctx.cfg.excludes)
+    fix = ("make the field come out as before (a wrong name, namespace, type or Doppler value), "
+           "or if the change is intended, apply it with `secretsync apply --allow-changes`")
+    problems = [Problem(str(d), fix, None, subject=str(d)) for d in result.differences]
+    parts = [f"{', '.join(result.clusters)} rendered in {result.seconds:.1f}s"]
+    if result.intended:
+        parts.append(f"{len(result.intended)} intended change(s) (env leaks set by a human)")
+    if result.not_built:
+        parts.append("not rendered (kubectl missing or the build fails): "
+                     + ", ".join(result.not_built[:5]))
+    if structure_only:
+        parts.append(why)
+    return problems, (Status.NOT_CHECKED if result.not_built and not problems else None), \
+        "; ".join(parts)
 
 
 @contextlib.contextmanager

@@ -94,13 +94,27 @@ class TreeIndex:
     kustomizations: list[str] = field(default_factory=list)
     parsed: dict[str, ParsedFile] = field(default_factory=dict, repr=False)
     warnings: list[str] = field(default_factory=list)
+    graph: Any = field(default=None, repr=False)
+    """The deploy graph (secretsync.remediate.graph), built on first use."""
 
     def store(self, ref: StoreRef, near: str = "") -> StoreInfo | None:
         """The store `ref` names; with several of that name (a monorepo of clusters), the one
-        sharing the longest directory prefix with `near`."""
+        the cluster that deploys `near` deploys, else the one sharing the longest directory
+        prefix with `near`."""
         found = [s for s in self.stores if s.ref == ref]
         if not found:
             return None
+        if len(found) > 1 and near:
+            if self.graph is None:
+                from secretsync.remediate.graph import build
+
+                self.graph = build(self.root, self.rels)
+            clusters = {d.cluster for d in self.graph.deployed(near)}
+            if len(clusters) == 1:
+                mine = [s for s in found
+                        if clusters <= {d.cluster for d in self.graph.deployed(s.path)}]
+                if len(mine) == 1:
+                    return mine[0]
         parts = near.split("/")
 
         def shared(s: StoreInfo) -> int:

@@ -126,3 +126,33 @@ def test_wrong_value_in_doppler(applied: tuple[Path, DopplerTestServer]) -> None
     text = "\n".join(str(d) for d in r.differences)
     for value in (*VALUES, "tail000000"):
         assert value not in text
+
+
+def _git(tree: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-C", str(tree), "-c", "user.email=t@example.com", "-c",
+                    "user.name=t", *args], capture_output=True, check=True, timeout=60)
+
+
+def test_verify_exits_0_after_the_human_step_and_1_naming_the_field(tmp_path: Path) -> None:
+    tree = regen.copy_flux(tmp_path / "flux-platform")
+    _git(tree, "init", "-q")
+    _git(tree, "add", "-A")
+    _git(tree, "commit", "-qm", "before")
+    with regen.doppler_env() as srv:
+        assert isinstance(srv, DopplerTestServer)
+        assert regen.run(["apply", str(tree)])[0] == 0
+        # The printed human step for the env leak.
+        srv.set_secret(regen.FLUX_PROJECT, "prd", "AUTH0_DOMAIN", "homelab-prd.eu.auth0.com")
+        code, out = regen.run(["verify", str(tree)])
+        assert code == 0, out
+        assert "every cluster runs the same configuration" in out
+        # A second apply changes nothing.
+        assert "nothing to do" in regen.run(["apply", str(tree)])[1]
+        srv.set_secret(regen.FLUX_PROJECT, "dev", "TELEGRAM_CHAT_ID", "-1000000000001")
+        code, out = regen.run(["verify", str(tree), "--check", "equivalence"])
+    assert code == 1
+    assert ("dev: HelmRelease monitoring/kube-prometheus-stack spec.values.alertmanager.config."
+            "receivers[1].telegram_configs[0].chat_id: value differs") in " ".join(out.split())
+    assert "-1000000000001" not in out and "-1002873541906" not in out
