@@ -7,9 +7,10 @@ Order (the first kind whose `applies` holds wins; see each module's docstring):
 2. chart-recipe      a value a chart recipe knows a hook for -> the chart's own Secret
 3. helm-values-from  any other HelmRelease value            -> spec.valuesFrom + targetPath
 4. eso-template      a value in a Secret manifest           -> ExternalSecret + target.template
-5. flux-substitute   an identifier anywhere else            -> ${VAR} from postBuild.substituteFrom
+5. flux-variable     a Kustomization's postBuild.substitute -> the same variable, from Doppler
+6. flux-substitute   an identifier anywhere else            -> ${VAR} from postBuild.substituteFrom
 
-Credentials are never substituted into manifests (5 takes identifiers only), so a credential
+Credentials are never substituted into manifests (6 takes identifiers only), so a credential
 that fits none of 1-4 stays a follow-up naming the missing mechanism.
 """
 
@@ -29,6 +30,7 @@ from secretsync.remediate import (
     env_ref,
     eso_template,
     flux_substitute,
+    flux_variable,
     helm_values_from,
     yamledit,
 )
@@ -37,7 +39,7 @@ from secretsync.remediate.base import Kind, Place, Step
 from secretsync.remediate.graph import Deploy, DeployGraph, HelmRelease
 
 KINDS: tuple[Kind, ...] = (env_ref, chart_recipe, helm_values_from, eso_template,
-                           flux_substitute)
+                           flux_variable, flux_substitute)
 KIND_NAMES: tuple[str, ...] = tuple(k.NAME for k in KINDS)
 
 __all__ = ["KINDS", "KIND_NAMES", "Assembly", "Outcome", "Remediator"]

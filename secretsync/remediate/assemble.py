@@ -354,15 +354,24 @@ class Assembly:
         """Plan the flux-system Secret and wiring per cluster; ids of findings that cannot."""
         blocked: set[int] = set()
         per_cluster: dict[str, dict[str, str]] = {}
+        templates: dict[str, dict[str, str]] = {}
         consumers: dict[str, dict[str, FluxKustomization]] = {}
         owners: dict[str, list[Finding]] = {}
         for f, v in variables:
-            for d in v.deploys:
-                per_cluster.setdefault(d.cluster, {})[v.name] = v.remote
-                consumers.setdefault(d.cluster, {})[d.flux.name] = d.flux
-                owners.setdefault(d.cluster, []).append(f)
+            targets = [(d.cluster, d.flux) for d in v.deploys]
+            if v.consumer is not None:
+                targets.append((v.consumer.cluster, v.consumer))
+            for cluster, k in targets:
+                if v.template is not None:
+                    templates.setdefault(cluster, {})[v.name] = v.template
+                    per_cluster.setdefault(cluster, {})[v.remote] = v.remote
+                else:
+                    per_cluster.setdefault(cluster, {})[v.name] = v.remote
+                consumers.setdefault(cluster, {})[k.name] = k
+                owners.setdefault(cluster, []).append(f)
         for cluster in sorted(per_cluster):
-            problem = self._cluster_vars(cluster, per_cluster[cluster], consumers[cluster])
+            problem = self._cluster_vars(cluster, per_cluster[cluster], consumers[cluster],
+                                         templates.get(cluster, {}))
             if problem is not None:
                 for f in owners[cluster]:
                     blocked.add(id(f))
@@ -370,7 +379,8 @@ class Assembly:
         return blocked
 
     def _cluster_vars(self, cluster: str, names: Mapping[str, str],
-                      consumers: Mapping[str, FluxKustomization]) -> str | None:
+                      consumers: Mapping[str, FluxKustomization],
+                      templates: Mapping[str, str]) -> str | None:
         store = self.store_for(cluster)
         if store is None:
             return f"no Doppler store is deployed in cluster {cluster}: add one"
@@ -388,6 +398,15 @@ class Assembly:
         vars_dir = join(base, f"flux-vars/{env}")
         es = external_secret(VARS_NAME, "flux-system", StoreRef(store.kind, store.name),
                              sorted(names.items()))
+        if templates:
+            # Composed variables: rendered by ESO, merged with the plain keys.
+            es["spec"]["target"]["template"] = {"engineVersion": "v2", "mergePolicy": "Merge",
+                                                "data": dict(sorted(templates.items()))}
+        marks = sorted(f"{env}/{r}" for r in names.values() if (env, r) in self.intended)
+        if marks:
+            from secretsync.remediate.render import INTENDED
+
+            es["metadata"]["annotations"] = {INTENDED: ",".join(marks)}
         self._check(es, join(vars_dir, f"{VARS_NAME}.yaml"))
         content = manifests.render(es, comment=f"Flux variables for {env}, from Doppler")
         self._write(join(vars_dir, f"{VARS_NAME}.yaml"), content, VARS_NAME, [cluster],

@@ -19,7 +19,7 @@ from secretsync.config import Config
 from secretsync.detection import KeyPath
 from secretsync.documents import Document, ParsedFile, Scalar
 from secretsync.models import Finding
-from secretsync.remediate.graph import Deploy, DeployGraph, HelmRelease
+from secretsync.remediate.graph import Deploy, DeployGraph, FluxKustomization, HelmRelease
 from secretsync.rewrite import Splice
 
 # Identifiers may be substituted into manifests (they end up in a CR or ConfigMap in plain
@@ -57,6 +57,11 @@ class Variable:
     name: str
     remote: str
     deploys: tuple[Deploy, ...]
+    """Where what reads the variable is deployed (its Kustomization substitutes it)."""
+    template: str | None = None
+    """The variable's value composed from the Doppler key (`{{ .NAME }}.ts.net`)."""
+    consumer: FluxKustomization | None = None
+    """flux-variable: the Kustomization itself (it substitutes the variable)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,14 +104,35 @@ class _Builder:
 
     def kustomize(self, d: str) -> str | None:
         if d not in self.cache:
-            if self.kubectl is None:
-                self.cache[d] = None
-            else:
-                r = subprocess.run([self.kubectl, "kustomize", str(self.root / d)],
-                                   capture_output=True, text=True, timeout=120, check=False,
-                                   env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp"})
-                self.cache[d] = r.stdout if r.returncode == 0 else None
+            self.cache[d] = None if self.kubectl is None else self._run(d)
         return self.cache[d]
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Build every kustomization these Flux paths need, in parallel (kubectl dominates)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        dirs: set[str] = set()
+        for path in paths:
+            if self._kust(path):
+                dirs.add(path)
+                continue
+            prefix = "" if path == "." else path + "/"
+            for rel in self.graph.rels:
+                if rel.startswith(prefix) and PurePosixPath(rel).name in KUSTOMIZATION_NAMES:
+                    dirs.add(str(PurePosixPath(rel).parent))
+        todo = sorted(d for d in dirs if d not in self.cache)
+        if self.kubectl is None or not todo:
+            return
+        with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
+            for d, out in zip(todo, pool.map(self._run, todo), strict=True):
+                self.cache[d] = out
+
+    def _run(self, d: str) -> str | None:
+        assert self.kubectl is not None
+        r = subprocess.run([self.kubectl, "kustomize", str(self.root / d)], capture_output=True,
+                           text=True, timeout=120, check=False,
+                           env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp"})
+        return r.stdout if r.returncode == 0 else None
 
     def _kust(self, d: str) -> bool:
         return any(join(d, n) in self.relset for n in KUSTOMIZATION_NAMES)
@@ -305,7 +326,11 @@ class _Cluster:
                                   f"Doppler config {config} has no {remote}")
             template = (target.get("template") or {}).get("data")
             if isinstance(template, Mapping):
-                data = {str(k): _render_template(str(v), data) for k, v in template.items()}
+                rendered = {str(k): _render_template(str(v), data) for k, v in template.items()}
+                if (target.get("template") or {}).get("mergePolicy") == "Merge":
+                    data = {**data, **rendered}
+                else:
+                    data = rendered
             out[(ns, tname)] = data
         return out
 
@@ -612,6 +637,8 @@ def render_tree(root: Path, rels: list[str], values: Values | None, kubectl: str
                 ) -> dict[str, Rendered]:
     graph = build(root, rels)
     builder = _Builder(root.resolve(), graph, kubectl)
+    builder.prefetch(sorted({k.path for k in graph.flux}
+                            | {d.flux.path for ds in graph.deploys.values() for d in ds}))
     return {c: _Cluster(root, graph, c, builder, values).render() for c in graph.clusters}
 
 
@@ -619,13 +646,18 @@ def equivalence(before_root: Path, before_rels: list[str], after_root: Path,
                 after_rels: list[str], values: Values | None, kubectl: str | None) -> Result:
     """Render both trees per cluster and compare. `values=None`: offline, structure only (every
     reference resolvable, every variable defined, every store and namespace right)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     t0 = time.perf_counter()
-    after = render_tree(after_root, after_rels, values, kubectl)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        later = pool.submit(render_tree, before_root, before_rels, values, kubectl) if (
+            values is not None) else None
+        after = render_tree(after_root, after_rels, values, kubectl)
+        before = later.result() if later is not None else None
     diffs: list[Difference] = []
     for r in after.values():
         diffs.extend(r.problems)
-    if values is not None:
-        before = render_tree(before_root, before_rels, values, kubectl)
+    if before is not None:
         for c, r in after.items():
             b = before.get(c)
             if b is not None:
