@@ -156,3 +156,42 @@ def test_verify_exits_0_after_the_human_step_and_1_naming_the_field(tmp_path: Pa
     assert ("dev: HelmRelease monitoring/kube-prometheus-stack spec.values.alertmanager.config."
             "receivers[1].telegram_configs[0].chat_id: value differs") in " ".join(out.split())
     assert "-1000000000001" not in out and "-1002873541906" not in out
+
+
+def _run_err(argv: list[str]) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from secretsync.cli import run_cli
+
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = run_cli(argv)
+    return code, err.getvalue()
+
+
+def test_apply_refuses_a_change_that_is_not_equivalent(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remediation that would deliver the chat id as a string is refused before anything is
+    pushed or written; --allow-changes writes it anyway."""
+    from secretsync.remediate import base
+
+    monkeypatch.setattr(base.Place, "typed", property(lambda self: "str"))
+    tree = regen.copy_flux(tmp_path / "flux-platform")
+    before = regen.tree_files(tree)
+    with regen.doppler_env() as srv:
+        assert isinstance(srv, DopplerTestServer)
+        code, err = _run_err(["apply", str(tree), "--dry-run"])
+        assert code == 0
+        assert ("differs: dev: HelmRelease monitoring/kube-prometheus-stack spec.values."
+                "alertmanager.config.receivers[1].telegram_configs[0].chat_id: type differs "
+                "(int before, str after)") in err
+        code, err = _run_err(["apply", str(tree)])
+        assert code == 2
+        assert "would alter what the clusters run" in err and "--allow-changes" in err
+        assert "-1002873541906" not in err
+        assert regen.tree_files(tree) == before
+        assert srv.secrets(regen.FLUX_PROJECT, "dev") == {}
+        code, _ = regen.run(["apply", str(tree), "--allow-changes"])
+        assert code == 0
+        assert regen.tree_files(tree) != before
