@@ -110,7 +110,9 @@ def apply(
     equiv = _equivalence(root, cfg, built, api)
     if equiv is not None:
         timings["equivalence"] = time.perf_counter() - t_eq
-        if not equiv.equivalent and not dry_run and not allow_changes:
+        # Without kubectl (or with a kustomization that does not build) the render is partial:
+        # reported by the CLI as not checked, never a reason to refuse.
+        if equiv.complete and not equiv.equivalent and not dry_run and not allow_changes:
             from secretsync.remediate.check import summary
 
             raise RewriteError(

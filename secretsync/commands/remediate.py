@@ -165,6 +165,8 @@ def _print_equivalence(r: ApplyReport) -> None:
     assert isinstance(eq, Result)
     mode = "structure only, offline" if eq.offline else "with Doppler's values"
     verdict = "equivalent" if eq.equivalent else f"{len(eq.differences)} difference(s)"
+    if not eq.complete:
+        verdict = "NOT CHECKED (kubectl missing or a kustomization does not build)"
     typer.echo(f"equivalence ({mode}): {', '.join(eq.clusters)}: {verdict} "
                f"({eq.seconds:.1f}s)", err=True)
     for d in eq.differences:

@@ -89,6 +89,11 @@ class Result:
     offline: bool
 
     @property
+    def complete(self) -> bool:
+        """Every kustomization was built (kubectl present, every build succeeds)."""
+        return not self.not_built
+
+    @property
     def equivalent(self) -> bool:
         return not self.differences
 

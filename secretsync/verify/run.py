@@ -274,19 +274,19 @@ def _equivalence(
                 return [], Status.NOT_CHECKED, "no Doppler project: pass --project"
             values = eq.doppler_values(project, None, {}, factory=factory)
             result = eq.run(before, root, values, kubectl, ctx.cfg.excludes)
+    if not result.complete:
+        missing = "kubectl not found" if kubectl is None else "a kustomization does not build"
+        return [], Status.NOT_CHECKED, (f"{missing}: {len(result.not_built)} kustomization(s) "
+                                        "not rendered (" + ", ".join(result.not_built[:5]) + ")")
     fix = ("make the field come out as before (a wrong name, namespace, type or Doppler value), "
            "or if the change is intended, apply it with `secretsync apply --allow-changes`")
     problems = [Problem(str(d), fix, None, subject=str(d)) for d in result.differences]
     parts = [f"{', '.join(result.clusters)} rendered in {result.seconds:.1f}s"]
     if result.intended:
         parts.append(f"{len(result.intended)} intended change(s) (env leaks set by a human)")
-    if result.not_built:
-        parts.append("not rendered (kubectl missing or the build fails): "
-                     + ", ".join(result.not_built[:5]))
     if structure_only:
         parts.append(why)
-    return problems, (Status.NOT_CHECKED if result.not_built and not problems else None), \
-        "; ".join(parts)
+    return problems, None, "; ".join(parts)
 
 
 @contextlib.contextmanager

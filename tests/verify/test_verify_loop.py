@@ -361,6 +361,8 @@ def test_build_without_kubectl_is_not_checked_never_passed(loop: Loop, broken: P
     assert r.code == 0
     build = r.check("build")
     assert build["status"] == "not-checked" and "kubectl not found" in build["summary"]
+    eq = r.check("equivalence")
+    assert eq["status"] == "not-checked" and "kubectl not found" in eq["summary"]
     strict = verify(broken, "--baseline", str(loop.baseline), "--offline", "--kubectl",
                     str(broken / "no-kubectl"), "--strict")
     assert strict.code == 1
