@@ -84,9 +84,15 @@ def check_range(repo: Path, rev_range: str) -> None:
         raise UsageError(f"--rev-range {rev_range!r} is not of the form A..B")
     sep = "..." if "..." in rev_range else ".."
     for end in rev_range.split(sep, 1):
-        if end:
-            _git(repo, "rev-parse", "--verify", "-q", "--end-of-options", f"{end}^{{commit}}",
-                 what=f"--rev-range: {end!r} is not a commit")
+        if not end:
+            continue
+        done = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q",
+                               "--end-of-options", f"{end}^{{commit}}"],
+                              capture_output=True, check=False)
+        if done.returncode != 0:
+            raise UsageError(f"--rev-range: {end!r} is not a commit in this repository",
+                             hint="in CI, fetch the base branch's history (actions/checkout "
+                                  "with fetch-depth: 0, or git fetch origin main)")
 
 
 def boundary(repo: Path, rev_range: str) -> list[str]:
