@@ -86,6 +86,14 @@ def apply(
     if saved is not None:
         check_saved(saved, built)
     plan = built.plan
+    if built.store_projects and cfg.project not in built.store_projects:
+        # Pushing there would leave every ExternalSecret reading a project without the values.
+        raise ConfigError(
+            f"no Doppler store in the tree reads project {cfg.project}; nothing was pushed or "
+            "rewritten",
+            hint=f"the tree's stores read {', '.join(sorted(built.store_projects))}: pass that "
+                 "--project (or set project in .secretsync.yaml), or point a store at "
+                 f"{cfg.project}")
     conflicts = [s for s in plan.secrets if s.status == str(Action.CONFLICT)]
     if conflicts:
         raise ConflictError(

@@ -186,6 +186,8 @@ class Built:
     changes: tuple[FileChange, ...] = field(repr=False)
     values: frozenset[str] = field(repr=False)
     """Every value found: for redacting diffs."""
+    store_projects: frozenset[str] = frozenset()
+    """The Doppler projects the tree's stores read (apply refuses any other)."""
 
 
 @dataclass(slots=True)
@@ -482,7 +484,8 @@ def build(
         warnings=tuple(warnings),
     )
     values = frozenset(f.value for f in findings if len(f.value) >= 3) | _written(tree, findings)
-    return Built(plan, desired, tuple(changes), values)
+    return Built(plan, desired, tuple(changes), values,
+                 frozenset(s.project for s in found_stores if s.project))
 
 
 def _written(tree: _Tree, findings: Sequence[Finding]) -> frozenset[str]:
@@ -805,6 +808,15 @@ def _place(
             if uncovered:
                 base = next((f"{unit.dir}/{n}" for n in ("values.yaml", "values.yml")
                              if f"{unit.dir}/{n}" in tree.set), None)
+                if len(uncovered) > 1 and cfg.default_env not in uncovered:
+                    # One values file, several environments, and nothing says which store the
+                    # chart's cluster reads: never guess (prd's store in dev would be worse).
+                    raise ConfigError(
+                        f"{base or unit.dir}: the chart has no values file for "
+                        f"{', '.join(uncovered)}; which Doppler store does it read?",
+                        hint="add values-<env>.yaml files to the chart (one ExternalSecret store "
+                             "each), or set secrets.default_environment in .secretsync.yaml "
+                             "to the environment whose store it reads")
                 pick = uncovered[0] if len(uncovered) == 1 else _default_env(uncovered, cfg)
                 s = store_for(pick, base or unit.dir)
                 if base is not None and s is not None:
