@@ -30,6 +30,7 @@ from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
 from secretsync.remediate import argocd
+from secretsync.remediate.names import known_names
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
 from secretsync.walk import KUSTOMIZATION_NAMES
 
@@ -344,10 +345,12 @@ def build(
         findings, groups = group(findings, is_dev_value, cfg.names)
     else:
         groups = list(result.secrets)
-    if api is not None:
-        findings, groups = _stable_names(findings, groups, cfg, api)
     _, files, _ = list_files([root], opts)
     rels = [f.rel for f in files]
+    argo = argocd.build(root, rels)
+    findings, groups = _renamed(findings, groups, known_names(argo, root, rels, groups))
+    if api is not None:
+        findings, groups = _stable_names(findings, groups, cfg, api)
     tree = _Tree(root, rels)
     envs = sorted({e for g in groups for e in g.environments} | set(result.environments))
     env_config = {e: cfg.config_for(e) for e in envs}
@@ -362,7 +365,6 @@ def build(
     resolver = EnvResolver(rels, tree.parsed, rules)
     rem = _remediator(root, cfg, rels, tree, findings)
 
-    argo = argocd.build(root, rels)
     followups: list[FollowUp] = []
     units: dict[tuple[str, str, str], _Unit] = {}
     splices: dict[str, list[Splice]] = {}
@@ -558,8 +560,6 @@ def _stable_names(
 ) -> tuple[list[Finding], list[SecretGroup]]:
     """Keep the name Doppler already holds a value under, so a second run (which sees fewer
     places, and so might derive other names) plans the same names. Values compared in memory."""
-    from dataclasses import replace
-
     assert cfg.project is not None
     held: dict[str, dict[str, str]] = {}  # config -> value -> name
     for config in sorted({cfg.config_for(e) for g in groups for e in g.environments}):
@@ -578,6 +578,17 @@ def _stable_names(
             assert name is not None
             if name != g.name:
                 rename[g.id] = name
+    return _renamed(findings, groups, rename)
+
+
+def _renamed(findings: Sequence[Finding], groups: Sequence[SecretGroup],
+             rename: Mapping[str, str]) -> tuple[list[Finding], list[SecretGroup]]:
+    """Groups (and their findings) with the names in `rename` (group id -> name); any other
+    group whose name then collides in an environment gets a suffix."""
+    from dataclasses import replace
+
+    rename = {k: v for k, v in rename.items()
+              if v != next((g.name for g in groups if g.id == k), v)}
     if not rename:
         return list(findings), list(groups)
     taken = {(rename.get(g.id, g.name), e) for g in groups if g.id in rename

@@ -136,3 +136,29 @@ def test_reasons_name_the_reader_and_the_missing_mechanism() -> None:
     # A file no Application reads is not Argo's business.
     assert argocd.reason(g, "gitops-platform/apps/base/example-api/release.yaml",
                          ("spec",), True, False) is None
+
+
+def test_a_value_keeps_the_name_the_trees_externalsecret_reads() -> None:
+    """tailscale-operator reads oauth.clientId from Secret operator-oauth (key client_id, its
+    recipe); the tree's ExternalSecret operator-oauth in namespace tailscale reads client_id from
+    TAILSCALE_OAUTH_CLIENT_ID: the value in the chart's values and in the app-of-apps values
+    (read into that chart) is that Doppler secret."""
+    from secretsync.models import Finding, SecretGroup
+    from secretsync.remediate.names import known_names
+
+    def place(path: str, kp: tuple[str, ...]) -> Finding:
+        return Finding(path=path, line=1, column=1, end_line=1, end_column=2, start=0, end=1,
+                       key_path=kp,
+                       value="v", detector="tailscale-oauth-client-id")
+
+    g = _graph()
+    rels = _rels(EXAMPLES)
+    via_values = SecretGroup("a", "TAILSCALE_CLIENT_ID", "tailscale-oauth-client-id", ("prd",), (
+        place("gitops-platform/infrastructure/helm-values/network/tailscale-operator.yaml",
+              ("oauth", "clientId")),))
+    via_global = SecretGroup("b", "TAILSCALE_CLIENT_ID", "tailscale-oauth-client-id", ("prd",), (
+        place(f"{APPS}/values.yaml", ("global", "tailscale", "clientId")),))
+    unrelated = SecretGroup("c", "TAILNET", "tailscale-tailnet", ("prd",), (
+        place(f"{APPS}/values.yaml", ("global", "tailnet")),))
+    assert known_names(g, EXAMPLES, rels, [via_values, via_global, unrelated]) == {
+        "a": "TAILSCALE_OAUTH_CLIENT_ID", "b": "TAILSCALE_OAUTH_CLIENT_ID"}

@@ -36,7 +36,7 @@ regen = _regen()
 # Values the seed audit names (examples/VALUES.md); none may survive outside block scalars and
 # substrings, and none may ever reach a plan or an output.
 SEED_VALUES = {
-    "k3r7wuCSzd11CNTRL": "TAILSCALE_CLIENT_ID",
+    "k3r7wuCSzd11CNTRL": "TAILSCALE_OAUTH_CLIENT_ID",
     "wsZ3vIm5FlxztPisdo3Jq5BaeJvASZrz": "AUTH0_CLIENT_ID",
     "f6746974-5104-49ef-beed-c66a048f5062": "CLOUDFLARE_TUNNEL_ID",
     "-1003078665133": "TELEGRAM_CHAT_ID",
@@ -248,7 +248,7 @@ def test_conflict_refuses_everything(work: Path, doppler: DopplerTestServer) -> 
     code, _ = regen.run(["apply", str(work), "--project", regen.PROJECT])
     assert code == 2
     assert regen.tree_files(work) == before
-    assert "TAILSCALE_CLIENT_ID" not in doppler.secrets("gaynance", "dev")
+    assert "TAILSCALE_OAUTH_CLIENT_ID" not in doppler.secrets("gaynance", "dev")
 
 
 def test_leak_value_set_by_hand_is_provided(work: Path, doppler: DopplerTestServer,
