@@ -29,7 +29,7 @@ from secretsync.doppler.interface import ConfigRef, DopplerAPI
 from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
-from secretsync.remediate import argocd
+from secretsync.remediate import argo_recipe, argocd
 from secretsync.remediate.names import known_names
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
 from secretsync.walk import KUSTOMIZATION_NAMES
@@ -365,6 +365,8 @@ def build(
     resolver = EnvResolver(rels, tree.parsed, rules)
     rem = _remediator(root, cfg, rels, tree, findings)
 
+    removed = argo_recipe.plan(argo, root, rels, [f for f in findings if f.detector != ENV_LEAK],
+                               tree.parsed)
     followups: list[FollowUp] = []
     units: dict[tuple[str, str, str], _Unit] = {}
     splices: dict[str, list[Splice]] = {}
@@ -376,6 +378,8 @@ def build(
 
     for f in findings:
         if f.detector == ENV_LEAK:
+            continue
+        if id(f) in removed.taken:  # argo-recipe: the chart reads it from a Secret already
             continue
         if rem.handles(f):  # a file Flux deploys: secretsync.remediate's kinds
             reason = rem.add(f)
@@ -458,6 +462,7 @@ def build(
     _merge_flux(rem, tree, schema_dir, splices, edits, changes, manifest_plans, followups,
                 frozenset((s.env, s.name) for s in secrets
                           if s.status in ("needs-value", "provided")))
+    _merge_argo(removed, splices, edits, changes)
     # Files that stop holding a value are written last: a run killed halfway leaves a value in
     # the tree until every manifest, resources list and values block is written, so a re-run
     # still finds it and finishes the same plan (write_all writes in this order).
@@ -553,6 +558,22 @@ def _merge_flux(rem: Any, tree: _Tree, schema_dir: Path | None,
         f = p.finding
         followups.append(FollowUp(p.path, p.line, f.column if f else 1, p.key_path, p.reason,
                                   f.suggested_name if f else None, f.detector if f else None))
+
+
+def _merge_argo(removed: argo_recipe.Removals, splices: dict[str, list[Splice]],
+                edits: list[PlannedEdit], changes: list[FileChange]) -> None:
+    """Add argo-recipe's removals (values files checked like every edit; templates, which are
+    not YAML, as whole new texts) to the plan."""
+    for rel, sps in removed.splices.items():
+        splices.setdefault(rel, []).extend(sps)
+    for f in removed.findings:
+        edits.append(PlannedEdit(f.path, f.line, f.column, 0, 0, argo_recipe.NAME,
+                                 f"removed: {removed.why[id(f)]}", f.key_path_dotted,
+                                 removed.secret[id(f)], f.suggested_name, f.fingerprint))
+    for rel, text in sorted(removed.templates.items()):
+        changes.append(FileChange(rel, text.encode("utf-8")))
+        edits.append(PlannedEdit(rel, 1, 1, 0, 0, argo_recipe.NAME,
+                                 "removed the lines that fed the removed values", None))
 
 
 def _stable_names(

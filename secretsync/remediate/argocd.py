@@ -626,3 +626,16 @@ def render_reads(text: str, values: Any) -> dict[tuple[int, int], str | None]:
                 and node != ""
             out[(t.line, t.column)] = str(node) if ok else None
     return out
+
+
+def rendered_exprs(text: str, values: Any) -> list[tuple[str, str | None]]:
+    """(`.Values.x.y`, what it renders) for each read of a template, in order."""
+    _, tokens = tokenize(text)
+    out: list[tuple[str, str | None]] = []
+    for t in tokens:
+        if t.appset:
+            continue
+        for vp in _VALUES_REF.findall(t.expr):
+            out.append((".Values" + vp, render_reads("{{ .Values" + vp + " }}", values)
+                        .get((1, 1))))
+    return out

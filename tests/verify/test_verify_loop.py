@@ -92,7 +92,10 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
 def test_scan_finds_the_seed_values(loop: Loop) -> None:
     assert loop.scan.code == 1
     names = {f["suggested_name"] for f in loop.scan.json()["findings"]}
-    assert set(SEED_VALUES.values()) <= names
+    # scan names the Tailscale client id from its place; plan keeps the name the tree's
+    # operator-oauth ExternalSecret already reads it under.
+    assert set(SEED_VALUES.values()) - {"TAILSCALE_OAUTH_CLIENT_ID"} | {"TAILSCALE_CLIENT_ID"} \
+        <= names
 
 
 def test_before_apply_verify_fails_on_literals_and_the_env_leak(loop: Loop) -> None:

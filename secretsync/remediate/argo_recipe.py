@@ -1,0 +1,169 @@
+"""argo-recipe: a value an Argo CD Application feeds to a third-party chart that its recipe
+says the chart also reads from a fixed-name Secret, which an ExternalSecret of the tree already
+produces (same namespace, same key, same Doppler name): the inline value is removed, with every
+app-of-apps template line that feeds it, so the chart reads the Secret (INJECTION.md §4, §6).
+
+    apps/values.yaml          global: {tailscale: {clientId: k3r7...}}  ->  tailscale: {}
+    templates/.../ts.yaml     helm.values: oauth: {clientId: {{ .Values.global... }}}
+                                                                         ->  oauth: {}
+    helm-values/ts.yaml       oauth: {clientId: k3r7...}                 ->  oauth: {}
+    (ExternalSecret operator-oauth, ns tailscale: client_id <- TAILSCALE_OAUTH_CLIENT_ID)
+
+A map left empty becomes `{}`, never null (null would delete the chart's default map, and its
+templates would fail on a nil map). A place is taken only when every reader of it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from secretsync.documents import ParsedFile
+from secretsync.models import Finding
+from secretsync.remediate.argocd import ArgoGraph, ValueRead
+from secretsync.remediate.names import produced
+from secretsync.remediate.recipebook import recipes
+from secretsync.rewrite import Splice
+
+NAME = "argo-recipe"
+
+
+@dataclass(slots=True)
+class Removals:
+    splices: dict[str, list[Splice]] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)
+    """Template -> its new text."""
+    taken: set[int] = field(default_factory=set)
+    """id() of the findings removed."""
+    why: dict[int, str] = field(default_factory=dict)
+    secret: dict[int, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    """The findings removed."""
+
+
+def _remote(es: Mapping[tuple[str | None, str], Mapping[str, str]], chart: str,
+            path: Sequence[object], ns: str | None) -> tuple[str, str] | None:
+    """(Secret, Doppler name) when the chart's recipe reads `path` from a fixed-name Secret that
+    an ExternalSecret in `ns` produces."""
+    r = recipes().get(chart)
+    hook = r.hook(path) if r is not None else None
+    keys: Any = hook.raw.get("keys") if hook is not None else None
+    if r is None or not isinstance(keys, Mapping) or hook is None or hook.raw.get("set"):
+        return None
+    key = keys.get(".".join(str(p) for p in path))
+    remote = (es.get((ns, r.secret)) or {}).get(str(key)) if key else None
+    return (r.secret, remote) if remote else None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _delete_line(text: str, line: int) -> str | None:
+    """Remove `key: value` on 1-based `line`; a parent left empty becomes `{}`. None when the
+    layout is not that simple (then the place stays a follow-up)."""
+    lines = text.split("\n")
+    i = line - 1
+    if i <= 0 or i >= len(lines):
+        return None
+    child = lines[i]
+    if not re.match(r"^ *[^\s#:][^:]*:[ \t]+[^\s|>]", child):
+        return None  # not a one-line `key: value`
+    indent = _indent(child)
+    siblings = False
+    for nxt in lines[i + 1:]:
+        if not nxt.strip() or nxt.lstrip().startswith("#"):
+            continue
+        if _indent(nxt) > indent:
+            return None  # the value goes on: not one line
+        siblings = _indent(nxt) == indent and not nxt.lstrip().startswith("- ")
+        break
+    prev = lines[i - 1]
+    parent = re.match(r"^( *)([^\s:#][^:#]*):\s*(#.*)?$", prev)
+    if parent is not None and len(parent.group(1)) < indent and not siblings:
+        lines[i - 1] = f"{parent.group(1)}{parent.group(2)}: {{}}"
+    elif not (siblings or (prev.strip() and _indent(prev) == indent)):
+        return None
+    del lines[i]
+    return "\n".join(lines)
+
+
+def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Finding],
+         parsed: Callable[[str], ParsedFile | None]) -> Removals:
+    es = produced(root, rels)
+    out = Removals()
+    texts: dict[str, str] = {}
+    # Bottom up, so an earlier deletion never moves a later place's line.
+    for f in sorted(findings, key=lambda x: (x.path, -x.line)):
+        if not f.whole or f.style != "plain" or not f.key_path or f.kind is not None:
+            continue
+        found = _take(g, es, f)
+        if found is None:
+            continue
+        reads, why, secret = found
+        pf = parsed(f.path)
+        if pf is None:
+            continue
+        new_text = _delete_line(texts.get(f.path, pf.text), f.line)
+        tpl_ok = True
+        staged: dict[str, str] = {}
+        for r in sorted(reads, key=lambda r: -r.line):
+            if r.template in out.templates:
+                tpl_ok = False  # one edit per template per run keeps every line number true
+                break
+            base = staged.get(r.template) or (root / r.template).read_text(encoding="utf-8")
+            edited = _delete_line(base, r.line)
+            if edited is None:
+                tpl_ok = False
+                break
+            staged[r.template] = edited
+        if new_text is None or not tpl_ok:
+            continue
+        texts[f.path] = new_text
+        out.templates.update(staged)
+        out.taken.add(id(f))
+        out.why[id(f)] = why
+        out.secret[id(f)] = secret
+        out.findings.append(f)
+    for rel, text in texts.items():
+        pf = parsed(rel)
+        assert pf is not None
+        removed = [f for f in findings if id(f) in out.taken and f.path == rel]
+        sp = Splice(0, len(pf.text), text, tuple((f.doc, f.key_path) for f in removed))
+        out.splices[rel] = [sp]
+    return out
+
+
+def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], f: Finding,
+          ) -> tuple[list[ValueRead], str, str] | None:
+    """The template reads to remove with `f`, and what reads it instead; None: not this kind."""
+    for app, src in g.consumers(f.path):
+        if src.chart:
+            hit = _remote(es, src.chart, f.key_path, app.namespace)
+            if hit is not None and hit[1] == f.suggested_name:
+                return [], (f"chart {src.chart} reads Secret {hit[0]} (ExternalSecret in "
+                            f"{app.namespace}, Doppler {hit[1]})"), hit[0]
+            return None
+    chart = g.app_chart_of(f.path)
+    if chart is None:
+        return None
+    reads = g.reads_of(chart, f.key_path)
+    if not reads or g.template_reads(chart, f.key_path):
+        return None
+    why = secret = ""
+    for r in reads:
+        if r.values_path != tuple(str(k) for k in f.key_path) or not r.whole or \
+                r.source is None or not r.source.chart or r.chart_key is None:
+            return None
+        ns = next((a.namespace for a in g.apps if a.name == r.app and a.file == r.template),
+                  None)
+        hit = _remote(es, r.source.chart, r.chart_key, ns)
+        if hit is None or hit[1] != f.suggested_name:
+            return None
+        why = (f"chart {r.source.chart} reads Secret {hit[0]} (ExternalSecret in {ns}, Doppler "
+               f"{hit[1]}); {r.template}:{r.line} no longer feeds it")
+        secret = hit[0]
+    return reads, why, secret
