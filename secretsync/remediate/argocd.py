@@ -36,6 +36,8 @@ _TOKEN_RE = re.compile(r"__ss(\d+)__")
 _APPSET = re.compile(r"\{\{-?\s*`(.*?)`\s*-?\}\}", re.S)
 _ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
 _VALUES_REF = re.compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
+_MAX_BYTES = 1 << 20
+"""Applications and their charts' templates are small; a larger file is not read for them."""
 _VALUES_NAME = re.compile(r"values(?:[-_.].+)?\.ya?ml")
 
 
@@ -222,7 +224,10 @@ class _Builder:
 
     def text(self, rel: str) -> str:
         try:
-            return (self.root / rel).read_text(encoding="utf-8-sig")
+            path = self.root / rel
+            if path.stat().st_size > _MAX_BYTES:
+                return ""
+            return path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):
             return ""
 
