@@ -132,7 +132,16 @@ def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Findi
         pf = parsed(rel)
         assert pf is not None
         removed = [f for f in findings if id(f) in out.taken and f.path == rel]
-        sp = Splice(0, len(pf.text), text, tuple((f.doc, f.key_path) for f in removed))
+        # Only the span that changes (a saved plan's digest keeps covering the rest).
+        old = pf.text
+        a = 0
+        while a < min(len(old), len(text)) and old[a] == text[a]:
+            a += 1
+        b = 0
+        while b < min(len(old), len(text)) - a and old[-1 - b] == text[-1 - b]:
+            b += 1
+        sp = Splice(a, len(old) - b, text[a:len(text) - b],
+                    tuple((f.doc, f.key_path) for f in removed))
         out.splices[rel] = [sp]
     return out
 
