@@ -840,7 +840,8 @@ def _place(
             if uncovered:
                 base = next((f"{unit.dir}/{n}" for n in ("values.yaml", "values.yml")
                              if f"{unit.dir}/{n}" in tree.set), None)
-                if len(uncovered) > 1 and cfg.default_env not in uncovered:
+                candidates = {stores[e] for e in uncovered if e in stores}
+                if len(candidates) > 1 and cfg.default_env not in uncovered:
                     # One values file, several environments, and nothing says which store the
                     # chart's cluster reads: never guess (prd's store in dev would be worse).
                     raise ConfigError(
