@@ -12,7 +12,7 @@ import re
 
 from secretsync.detection import Detector
 
-PROVIDERS = ("tailscale", "auth0", "cloudflare", "telegram", "generic")
+PROVIDERS = ("tailscale", "auth0", "cloudflare", "telegram", "talos", "s3", "generic")
 
 ENV_LEAK_ID = "env-leak"
 """Reported by the scanner (not a detector): a dev value that production inherits."""

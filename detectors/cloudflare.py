@@ -25,7 +25,8 @@ from secretsync.detectors._common import (
 
 _ACCOUNT_KEYS = frozenset({
     "accountid", "accounttag", "cloudflareaccountid", "cfaccountid", "cfaccounttag",
-    "r2accountid", "account",
+    "r2accountid", "account", "tunnelaccount", "cfaccount", "cloudflareaccount",
+    "cftunnelaccount", "tunnelaccounttag",
 })
 
 
@@ -42,7 +43,7 @@ ACCOUNT_ID = PatternDetector(
     description="Cloudflare account id (32 lowercase hex under an account id key)",
     # An account id/tag key, or a bare `account:` inside a cloudflare or r2 block.
     prefilter=Keywords(("accountid", "account_id", "account-id", "accounttag", "account_tag",
-                        "account-tag", "cloudflare", "r2")),
+                        "account-tag", "cloudflare", "r2", "tunnel_account", "cf_account")),
     requires=(re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])"),),
     pattern=re.compile(r"^[0-9a-f]{32}$"),
     needs=_account_context,
@@ -234,6 +235,13 @@ EXAMPLES: tuple[Example, ...] = (
     Example(_ACCT, _c("value", env="CLOUDFLARE_ACCOUNT_ID"), frozenset({"cloudflare-account-id"})),
     Example(_ACCT, _c("AccountTag", embedded="json"), frozenset({"cloudflare-account-id"})),
     Example(_ACCT, _c("account", "cloudflare"), frozenset({"cloudflare-account-id"})),
+    Example(_ACCT, _c("value", env="TUNNEL_ACCOUNT"), frozenset({"cloudflare-account-id"}),
+            "a cloudflared env var"),
+    Example(_ACCT, _c("value", env="CF_ACCOUNT_ID"), frozenset({"cloudflare-account-id"})),
+    Example(_ACCT, _c("CLOUDFLARE_ACCOUNT_ID", env="CLOUDFLARE_ACCOUNT_ID"),
+            frozenset({"cloudflare-account-id"}), "a dotenv line"),
+    Example(_ACCT, _c("account_id", "templating", embedded="json"),
+            frozenset({"cloudflare-account-id"}), "a Grafana dashboard variable"),
     Example(_ACCT, _c("checksum"), frozenset(), "an MD5 elsewhere"),
     Example(_ACCT, _c("account", "billing"), frozenset(), "a bare account key, not Cloudflare"),
     Example(_ACCT.upper(), _c("accountId"), frozenset(), "uppercase: not Cloudflare's shape"),

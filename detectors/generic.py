@@ -96,9 +96,10 @@ _BUILTINS: tuple[_Builtin, ...] = (
 )
 
 GENERIC_SECRET_ID = "generic-secret"
+PRIVATE_KEY_B64_ID = "private-key-base64"
 PASSWORD_HASH_ID = "password-hash"
 GENERIC_IDS: frozenset[str] = frozenset({GENERIC_SECRET_ID, PASSWORD_HASH_ID,
-                                         *(b.id for b in _BUILTINS)})
+                                         PRIVATE_KEY_B64_ID, *(b.id for b in _BUILTINS)})
 
 # Crypt-style password hashes (bcrypt, sha-crypt, Apache MD5, argon2): found in Helm values as
 # `passwordHash:` or in htpasswd lines; a weak password falls to an offline guess, so the hash
@@ -114,6 +115,27 @@ PASSWORD_HASH = PatternDetector(
         r"|\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}"
     ),
     quick="$",
+)
+
+def _b64_private_key(text: str, ctx: Context) -> bool:
+    """Decodes to a whole PEM private key (a certificate, a public key, or a truncated
+    `LS0tLS1CRUdJTi...` in documentation do not)."""
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except ValueError:
+        return False
+    return b"PRIVATE KEY-----" in raw[:80] and b"-----END " in raw
+
+
+# `LS0tLS1CRUdJTi` is base64 of `-----BEGIN`: the usual form of a Secret's `tls.key` and of a
+# Talos machine config's `ca.key`.
+PRIVATE_KEY_B64 = PatternDetector(
+    id=PRIVATE_KEY_B64_ID,
+    description="Base64-encoded PEM private key (LS0tLS1CRUdJTi...)",
+    prefilter=re.compile(r"LS0tLS1CRUdJTi"),
+    pattern=re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{60,}={0,2}"),
+    accept=_b64_private_key,
+    quick="LS0tLS1CRUdJTi",
 )
 
 _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?-----END [A-Z0-9 ]*-----",
@@ -370,6 +392,8 @@ class GenericDetectors:
             ))
         if PASSWORD_HASH_ID not in self.settings.disabled:
             out.append(PASSWORD_HASH)
+        if PRIVATE_KEY_B64_ID not in self.settings.disabled:
+            out.append(PRIVATE_KEY_B64)
         if GENERIC_SECRET_ID not in self.settings.disabled:
             out.append(GenericSecretDetector(
                 settings=self.settings,
@@ -401,6 +425,13 @@ _JWT = (_b64({"alg": "HS256", "typ": "JWT"}) + "." + _b64({"sub": "svc", "iat": 
 _PEM = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
         "-----END OPENSSH PRIVATE KEY-----\n")
 _PW = "Vx8#qL2!mZ9@rT4$"
+_PEM_B64 = base64.b64encode(
+    b"-----BEGIN EC PRIVATE KEY-----\n"
+    b"MHcCAQEEIBogusKeyMaterialForTestsOnly0123456789abcdefghijklmnop\n"
+    b"-----END EC PRIVATE KEY-----\n").decode()
+_CERT_B64 = base64.b64encode(
+    b"-----BEGIN CERTIFICATE-----\nMIIBogusCertificateMaterialForTestsOnly0123456789abcdefghijklm\n"
+    b"-----END CERTIFICATE-----\n").decode()
 EXAMPLES: tuple[Example, ...] = (
     Example("AKIA" + "Q3RZ7XKD4M2N8PLW", _c("accessKeyId", "aws"), frozenset({"aws-access-key"})),
     Example("wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "Q7Lr2ZxP9v", _c("aws_secret_access_key"),
@@ -464,6 +495,13 @@ EXAMPLES: tuple[Example, ...] = (
     Example("$6$" + "saltsalt$" + "qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq."
             "qc.eoxqOmSuNp2xS0ktL3nh/", _c("hashedPassword"), frozenset({"password-hash"})),
     Example("$2a$10$too-short", _c("passwordHash"), frozenset(), "not a whole bcrypt hash"),
+    Example(_PEM_B64, _c("tls.key", "data"), frozenset({"private-key-base64"}),
+            "a Secret's tls.key"),
+    Example(_PEM_B64, _c("key", "machine", "ca"), frozenset({"private-key-base64"}),
+            "a Talos machine config's ca.key"),
+    Example("LS0tLS1CRUdJTiBSU0EgUFJJ...", _c("tls.key", "data"), frozenset(),
+            "truncated in documentation"),
+    Example(_CERT_B64, _c("tls.crt", "data"), frozenset(), "a certificate is public"),
     # Stand-ins: placeholders and vendor defaults, also once decoded.
     Example("cGFzc3dvcmQ=", _c("mqtt-password", "data"), frozenset(),
             "base64 of the word password"),
@@ -525,3 +563,8 @@ class GenericSecretPlugin(LinePlugin):
 class PasswordHashPlugin(LinePlugin):
     secret_type = "Password hash (secretsync)"
     detector = PASSWORD_HASH
+
+
+class PrivateKeyBase64Plugin(LinePlugin):
+    secret_type = "Base64-encoded private key (secretsync)"
+    detector = PRIVATE_KEY_B64

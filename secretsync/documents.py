@@ -12,6 +12,7 @@ All offsets are character offsets into `ParsedFile.text` (the decoded file witho
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -371,6 +372,9 @@ def _embedded(
         for m in _JSON_PAIR.finditer(value):
             g = "v" if m.group("v") is not None else "n"
             matches.append((m.group("k"), m.start(g), m.end(g)))
+        if '"templating"' in value:
+            # First: a value's place is taken once, and the variable's name says more.
+            matches[:0] = list(_dashboard_variables(value))
     for k, s, e in matches:
         if s in seen:
             continue
@@ -382,6 +386,33 @@ def _embedded(
         fs = locate(s, e - s)
         line, col = idx.pos(fs)
         yield Scalar(inner_value, ctx, fs, fs + (e - s), line, col, "embedded", doc)
+
+
+def _dashboard_variables(value: str) -> Iterator[tuple[str, int, int]]:
+    """A Grafana dashboard's variables, each value keyed by the variable's name: a constant
+    `accountTag` variable holds the account id under `query`, `current.value` and `options`,
+    where a key alone says nothing."""
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        return
+    templating = doc.get("templating") if isinstance(doc, dict) else None
+    variables = templating.get("list") if isinstance(templating, dict) else None
+    for var in variables if isinstance(variables, list) else ():
+        name = var.get("name") if isinstance(var, dict) else None
+        if not isinstance(name, str) or not name:
+            continue
+        current = var.get("current")
+        options = var.get("options")
+        held = [var.get("query"), *(current.values() if isinstance(current, dict) else ()),
+                *(o.get("value") for o in (options if isinstance(options, list) else ())
+                  if isinstance(o, dict))]
+        for text in {h for h in held if isinstance(h, str) and len(h) >= 4}:
+            token = json.dumps(text)
+            pos = value.find(token)
+            while pos >= 0:
+                yield name, pos + 1, pos + len(token) - 1
+                pos = value.find(token, pos + 1)
 
 
 _COMMENT = re.compile(r"(?:^|(?<=[ \t]))#(?P<body>[^\n]*)", re.M)

@@ -248,7 +248,9 @@ class _Known:
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEXID = re.compile(r"^[0-9a-fA-F]{24,}$")
-_TOKEN = re.compile(r"^[A-Za-z0-9+/=_.:-]{12,}$")
+# Any printable run without spaces, quotes, brackets or template braces: passwords mix in
+# `%`, `!`, `#`...
+_TOKEN = re.compile(r"""^[^\s"'<>{}()\[\]`,;]{12,}$""")
 _CHAT = re.compile(r"^-?[0-9]{10,}$")
 _TAILNET_ID = "tailscale-tailnet"
 _TS_NET = ".ts.net"

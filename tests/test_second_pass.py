@@ -50,6 +50,7 @@ def test_specific_values() -> None:
     assert specific("4aa95df965d3bc2bfaabe9012a35857c", "cloudflare-account-id")
     assert specific("-1003078665133", "telegram-chat-id")
     assert specific("kHPdpIYtdtGXeSt7v2", "generic-secret")
+    assert specific("kiMrmXmSov%d3ybGqzxr", "generic-secret")  # a password with a symbol
     assert not specific("hunter2hunter", "generic-secret")  # low entropy
     assert not specific("admin123", "generic-secret")  # short
     assert not specific("correcthorsebattery", "generic-secret")  # a phrase, no digit

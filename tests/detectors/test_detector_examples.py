@@ -92,7 +92,8 @@ def test_every_detector_has_a_positive_example(detector_id: str) -> None:
 
 
 def test_registry_matches_the_modules() -> None:
-    assert PROVIDERS == ("tailscale", "auth0", "cloudflare", "telegram", "generic")
+    assert PROVIDERS == ("tailscale", "auth0", "cloudflare", "telegram", "talos", "s3",
+                         "generic")
     ids = [d.id for d in ALL]
     assert len(ids) == len(set(ids)), "detector ids are unique"
     assert set(ids) | {"env-leak"} == DETECTOR_IDS

@@ -66,7 +66,7 @@ PLUGIN_CLASSES = {
                    "CloudflareTunnelTokenPlugin", "CloudflareTunnelCredentialsPlugin",
                    "CloudflareR2EndpointPlugin", "CloudflareApiTokenPlugin"},
     "telegram": {"TelegramBotTokenPlugin", "TelegramChatIdPlugin"},
-    "generic": {"GenericSecretPlugin", "PasswordHashPlugin"},
+    "generic": {"GenericSecretPlugin", "PasswordHashPlugin", "PrivateKeyBase64Plugin"},
 }
 
 
@@ -142,3 +142,22 @@ def test_plugin_analyze_string_from_a_line() -> None:
     ]
     uid = "uid: f6746974-5104-49ef-beed-c66a048f5062"
     assert list(CloudflareTunnelIdPlugin().analyze_string(uid)) == []
+
+
+def test_talos_and_s3_modules_are_detect_secrets_plugins(tmp_path: Path) -> None:
+    target = tmp_path / "controlplane.yaml"
+    target.write_text(
+        "machine:\n"
+        "  token: x7k2p9.q4m8v1c6z3w5n0ab\n"
+        "cluster:\n"
+        "  secretboxEncryptionSecret: Qm9ndXNLZXlGb3JUZXN0czEyMzQ1Njc4OTAxMjM0NTY=\n"
+        "backup:\n"
+        "  endpoint: https://f3x8.va.idrivee2-45.com\n"
+    )
+    talos = _scan(DETECTORS_DIR / "talos.py", target)
+    assert _found(talos, "controlplane.yaml", {"Talos bootstrap token",
+                                               "Talos etcd encryption secret"}) == {
+        (2, "Talos bootstrap token"), (4, "Talos etcd encryption secret")}
+    s3 = _scan(DETECTORS_DIR / "s3.py", target)
+    assert _found(s3, "controlplane.yaml", {"S3-compatible account endpoint"}) == {
+        (6, "S3-compatible account endpoint")}
