@@ -100,7 +100,31 @@ class Keywords:
 
     def search(self, string: str, /) -> bool | None:
         text = lowered(string)
-        return True if any(w in text for w in self.words) else None
+        for w in self.words:
+            if w in text:
+                return True
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """A prefilter that holds when any of `parts` does. Each part is searched on its own so
+    that each keeps a literal prefix, which Python's re skips to at memory speed; one
+    alternation of them (`AC...|SK...`) is tried branch by branch at every position of a file
+    (~20-60 MB/s)."""
+
+    parts: tuple[Searcher, ...]
+    flags: int = 0
+
+    @property
+    def pattern(self) -> str:
+        return "any:" + "|".join(p.pattern for p in self.parts)
+
+    def search(self, string: str, /) -> bool | None:
+        for p in self.parts:
+            if p.search(string) is not None:
+                return True
+        return None
 
 
 @dataclass(frozen=True, slots=True)

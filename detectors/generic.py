@@ -40,8 +40,9 @@ from detect_secrets.plugins import square_oauth as _square
 from detect_secrets.plugins import stripe as _stripe
 from detect_secrets.plugins import twilio as _twilio
 
-from secretsync.detection import Context, Detector, Example, Hit
+from secretsync.detection import Context, Detector, Example, Hit, Searcher
 from secretsync.detectors._common import (
+    AnyOf,
     Keywords,
     LinePlugin,
     PatternDetector,
@@ -58,7 +59,8 @@ class _Builtin:
     id: str
     module: Any
     class_name: str
-    prefilter: str
+    prefilter: str | Searcher
+    """A regex, or a faster gate with the same `search` (see _common.Keywords)."""
     keyword_line: bool = False
     """The plugin's pattern needs the key beside the value (`aws_secret_key = "..."`)."""
     requires: str | None = None
@@ -70,7 +72,7 @@ class _Builtin:
 # SoftLayer and Cloudant patterns (generic-secret covers them) are left out on purpose.
 _BUILTINS: tuple[_Builtin, ...] = (
     _Builtin("aws-access-key", _aws, "AWSKeyDetector",
-             r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|aws|Aws|AWS", keyword_line=True,
+             Keywords(("akia", "asia", "abia", "acca", "a3t", "aws")), keyword_line=True,
              # An access key id, or the 40-character secret key the keyword pattern wants.
              requires=r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}"
                       r"|(?<![0-9a-zA-Z/+])[0-9a-zA-Z/+]{40}(?![0-9a-zA-Z/+])"),
@@ -80,7 +82,8 @@ _BUILTINS: tuple[_Builtin, ...] = (
              r"\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27}"),
     _Builtin("github-token", _github, "GitHubTokenDetector", r"gh[pousr]_"),
     _Builtin("gitlab-token", _gitlab, "GitLabTokenDetector",
-             r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-|GR1348941"),
+             Keywords(("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-",
+                       "glptt-", "glagent-", "gloas-", "gr1348941"))),
     _Builtin("jwt", _jwt, "JwtTokenDetector", r"eyJ"),
     _Builtin("mailchimp-key", _mailchimp, "MailchimpDetector", r"-us[0-9]"),
     _Builtin("npm-token", _npm, "NpmDetector", r":_authToken="),
@@ -89,10 +92,12 @@ _BUILTINS: tuple[_Builtin, ...] = (
              r"PRIVATE KEY|PuTTY-User-Key-File-2"),
     _Builtin("pypi-token", _pypi, "PypiTokenDetector", r"pypi-AgE"),
     _Builtin("sendgrid-key", _sendgrid, "SendGridDetector", r"SG\."),
-    _Builtin("slack-token", _slack, "SlackDetector", r"xox[abposr]-|hooks\.slack\.com"),
+    _Builtin("slack-token", _slack, "SlackDetector",
+             AnyOf((re.compile(r"xox[abposr]-"), re.compile(r"hooks\.slack\.com")))),
     _Builtin("square-oauth-secret", _square, "SquareOAuthDetector", r"sq0csp-"),
-    _Builtin("stripe-key", _stripe, "StripeDetector", r"[rs]k_live_"),
-    _Builtin("twilio-key", _twilio, "TwilioKeyDetector", r"AC[a-z0-9]{32}|SK[a-z0-9]{32}"),
+    _Builtin("stripe-key", _stripe, "StripeDetector", Keywords(("sk_live_", "rk_live_"))),
+    _Builtin("twilio-key", _twilio, "TwilioKeyDetector",
+             AnyOf((re.compile(r"AC[a-z0-9]{32}"), re.compile(r"SK[a-z0-9]{32}")))),
 )
 
 GENERIC_SECRET_ID = "generic-secret"
@@ -149,7 +154,7 @@ class BuiltinDetector:
 
     id: str
     description: str
-    prefilter: re.Pattern[str]
+    prefilter: Searcher
     plugin: Any
     keyword_line: bool = False
     requires: tuple[re.Pattern[str], ...] = ()
@@ -385,7 +390,7 @@ class GenericDetectors:
             out.append(BuiltinDetector(
                 id=b.id,
                 description=f"{cls.secret_type} (detect-secrets {b.class_name})",
-                prefilter=re.compile(b.prefilter),
+                prefilter=re.compile(b.prefilter) if isinstance(b.prefilter, str) else b.prefilter,
                 plugin=cls(),
                 keyword_line=b.keyword_line,
                 requires=(re.compile(b.requires),) if b.requires else (),

@@ -12,7 +12,7 @@ without registering them in sys.modules, where dataclasses cannot resolve string
 import re
 
 from secretsync.detection import Context, Detector, Example
-from secretsync.detectors._common import LinePlugin, PatternDetector
+from secretsync.detectors._common import Keywords, LinePlugin, PatternDetector
 
 # iDrive e2: `<4-char account code>.<region>.idrivee2-<n>.com`.
 _IDRIVE = r"[a-z0-9]{4}\.[a-z]{2,4}[0-9]{0,2}\.idrivee2-[0-9]{1,3}\.com"
@@ -29,7 +29,7 @@ def _bucket_ok(text: str, ctx: Context) -> bool:
 ENDPOINT = PatternDetector(
     id="s3-account-endpoint",
     description="S3-compatible endpoint naming an account or bucket (iDrive e2, B2, Wasabi)",
-    prefilter=re.compile(r"idrivee2-|\.backblazeb2\.com|\.wasabisys\.com"),
+    prefilter=Keywords(("idrivee2-", ".backblazeb2.com", ".wasabisys.com")),
     pattern=re.compile(rf"(?<![A-Za-z0-9.-])(?:{_IDRIVE}|{_BUCKET_HOST})(?![A-Za-z0-9-])"),
     accept=_bucket_ok,
     quick=".com",

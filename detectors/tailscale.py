@@ -7,8 +7,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from secretsync.detection import Context, Detector, Example, Hit
-from secretsync.detectors._common import LinePlugin, PatternDetector, ci, names, norm, path_has
+from secretsync.detection import Context, Detector, Example, Hit, Searcher
+from secretsync.detectors._common import (
+    AnyOf,
+    Keywords,
+    LinePlugin,
+    PatternDetector,
+    names,
+    norm,
+    path_has,
+)
 
 _TSKEY_PREFILTER = re.compile(r"tskey-")
 _KEY_TYPES = {
@@ -81,13 +89,15 @@ _TAILNET_HOST = re.compile(r"(?<=\.)([a-z0-9]+(?:-[a-z0-9]+)+)\.ts\.net(?![A-Za-
 _TAILNET_WHOLE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.@+-]{2,}?)(?:\.ts\.net)?\.?$")
 
 
+_TAILNET_GATE = AnyOf((re.compile(r"tail(?:net-)?[0-9a-f]{4}"), Keywords(("tailnet", ".ts.net"))))
+
+
 @dataclass(frozen=True, slots=True)
 class TailnetDetector:
     id: str = "tailscale-tailnet"
     description: str = "Tailscale tailnet name or id (tail<hex>, tailnet-<hex>, fun names)"
     # An id (`tail<hex>`, `tailnet-<hex>`), a MagicDNS name, or a tailnet key for fun names.
-    prefilter: re.Pattern[str] = re.compile(r"tail(?:net-)?[0-9a-f]{4}|" + ci("tailnet")
-                                            + r"|\.ts\.net")
+    prefilter: Searcher = _TAILNET_GATE
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         has_tail = "tail" in value

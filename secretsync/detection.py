@@ -114,6 +114,58 @@ def could_fire(
     return True
 
 
+class GatePlan:
+    """Every detector's file-level gate, laid out once per detector set: the distinct searchers
+    (prefilters and requirements, shared ones once) and, per detector, which of them must hold.
+    `active` answers "which detectors could fire in this text" with each searcher run at most
+    once and no per-call allocation beyond one list: on a tree where most files hold nothing,
+    this loop is most of the scan."""
+
+    __slots__ = ("plan", "searchers")
+
+    def __init__(self, detectors: Iterable[Detector]) -> None:
+        index: dict[tuple[str, int], int] = {}
+        searchers: list[Searcher] = []
+        plan: list[tuple[Detector, tuple[int, ...]]] = []
+        for d in detectors:
+            idxs: list[int] = []
+            for p in (d.prefilter, *requirements(d)):
+                key = (p.pattern, p.flags)
+                i = index.get(key)
+                if i is None:
+                    i = index[key] = len(searchers)
+                    searchers.append(p)
+                idxs.append(i)
+            plan.append((d, tuple(idxs)))
+        self.searchers = tuple(searchers)
+        self.plan = tuple(plan)
+
+    def narrowed(self, text: str) -> GatePlan:
+        """The plan of the detectors whose gate holds somewhere in `text`: asked once of many
+        files joined (a gate is a search, so one that fails on the whole fails on each part),
+        it spares each file the searches for what none of them holds."""
+        keep = frozenset(id(d) for d in self.active(text))
+        sub = GatePlan(())
+        sub.searchers = self.searchers
+        sub.plan = tuple(e for e in self.plan if id(e[0]) in keep)
+        return sub
+
+    def active(self, text: str) -> list[Detector]:
+        memo: list[bool | None] = [None] * len(self.searchers)
+        searchers = self.searchers
+        out = []
+        for d, idxs in self.plan:
+            for i in idxs:
+                hit = memo[i]
+                if hit is None:
+                    hit = memo[i] = searchers[i].search(text) is not None
+                if not hit:
+                    break
+            else:
+                out.append(d)
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class Example:
     """A value and its context, with the detector ids that must fire (empty: nothing may)."""

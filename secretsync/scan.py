@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from secretsync import documents
 from secretsync.baseline import Baseline
-from secretsync.detection import Context, Detector, could_fire
+from secretsync.detection import Context, Detector, GatePlan
 from secretsync.documents import LineIndex, ParsedFile
 from secretsync.environments import EnvResolver, EnvRules
 from secretsync.exclusions import skip_context, skip_value, stand_in
@@ -94,13 +94,29 @@ def is_binary(data: bytes) -> bool:
     return b"\0" in data[:8192]
 
 
-def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector]) -> FileScan:
+_plans: dict[int, tuple[Sequence[Detector], GatePlan]] = {}
+
+
+def _gates(detectors: Sequence[Detector]) -> GatePlan:
+    """The gate plan of a detector set, built on first use (the set is kept alive with it, so
+    its id is never reused for another)."""
+    hit = _plans.get(id(detectors))
+    if hit is None or hit[0] is not detectors:
+        if len(_plans) > 8:
+            _plans.clear()
+        hit = _plans[id(detectors)] = (detectors, GatePlan(detectors))
+    return hit[1]
+
+
+def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector],
+              gates: GatePlan | None = None) -> FileScan:
+    """One file's findings. `gates`: the detectors' gate plan, narrowed to those that can fire
+    in a batch of files this one belongs to (see `_scan_batch`)."""
     if is_binary(data):
         return FileScan((), (f"{src.rel}: binary file skipped",), None)
     # For the gates only: any bytes decode, and documents.parse decides the file's encoding.
     text = data.decode("utf-8", errors="surrogateescape")
-    memo: dict[tuple[str, int], bool] = {}
-    active = [d for d in detectors if could_fire(d, text, memo)]
+    active = (gates or _gates(detectors)).active(text)
     if not active:
         return FileScan((), (), None)
     pf, warnings = documents.parse(src.rel, data, template=src.template)
@@ -169,21 +185,45 @@ def _worker_init() -> None:
     _worker_detectors = load_detectors()
 
 
+_JOIN_BYTES = 256 * 1024
+"""Files of a batch are joined for the gates up to this size: the gates' per-call cost
+dominates on small files, and memory stays bounded by the larger of this and one file."""
+
+
 def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]]:
     out: list[tuple[FileScan | None, int]] = []
-    for src in batch:
-        try:
-            data = src.path.read_bytes()
-        except OSError:
-            out.append((None, 0))
-            continue
-        fs = scan_file(src, data, _worker_detectors)
-        # Only kustomizations are needed again (for environments); the rest would only cost
-        # memory and pickling.
-        if fs.parsed is not None and not src.rel.endswith(KUSTOMIZATION_NAMES):
-            fs = replace(fs, parsed=None)
-        out.append((fs, len(data)))
+    plan = _gates(_worker_detectors)
+    i = 0
+    while i < len(batch):
+        datas: list[bytes | None] = []
+        size = 0
+        while i < len(batch) and (not datas or size + batch[i].size <= _JOIN_BYTES):
+            try:
+                data: bytes | None = batch[i].path.read_bytes()
+            except OSError:
+                data = None
+            datas.append(data)
+            size += len(data) if data else 0
+            i += 1
+        # "\n\n" between files: no gate pattern matches across a blank line.
+        joined = "\n\n".join(d.decode("utf-8", errors="surrogateescape")
+                              for d in datas if d is not None and not is_binary(d))
+        narrow = plan.narrowed(joined)
+        for src, d in zip(batch[i - len(datas):i], datas, strict=True):
+            out.append(_scan_one(src, d, narrow))
     return out
+
+
+def _scan_one(src: SourceFile, data: bytes | None,
+              gates: GatePlan) -> tuple[FileScan | None, int]:
+    if data is None:
+        return None, 0
+    fs = scan_file(src, data, _worker_detectors, gates)
+    # Only kustomizations are needed again (for environments); the rest would only cost
+    # memory and pickling.
+    if fs.parsed is not None and not src.rel.endswith(KUSTOMIZATION_NAMES):
+        fs = replace(fs, parsed=None)
+    return fs, len(data)
 
 
 def _jobs(jobs: int) -> int:

@@ -103,10 +103,12 @@ def walk(
 
     def visit(top: str, root_real: str) -> None:
         # An explicit stack, not recursion: a hostile tree may nest deeper than Python's
-        # recursion limit.
-        stack = [top]
+        # recursion limit. Each directory carries its relative path, so a file's is one
+        # concatenation (os.path.relpath per file was a tenth of a scan's time).
+        top_rel = rel_of(top)
+        stack = [(top, "" if top_rel == "." else top_rel + "/")]
         while stack:
-            directory = stack.pop()
+            directory, prefix = stack.pop()
             try:
                 with os.scandir(directory) as it:
                     entries = sorted(it, key=lambda e: e.name, reverse=True)
@@ -114,11 +116,11 @@ def walk(
                 skipped.append(Skipped(rel_of(directory), f"cannot list: {exc.strerror}"))
                 continue
             for e in entries:
-                rel = rel_of(e.path)
+                rel = prefix + e.name
                 link = e.is_symlink()
                 if e.is_dir(follow_symlinks=False):
                     if e.name not in SKIP_DIRS and not excluded(rel):
-                        stack.append(e.path)
+                        stack.append((e.path, rel + "/"))
                 elif link and os.path.isdir(e.path):
                     # Never followed: no loops, nothing outside the tree by the back door.
                     skipped.append(Skipped(rel, "directory symlink not followed"))
