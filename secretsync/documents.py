@@ -436,8 +436,11 @@ def _comments(rel: str, text: str, idx: LineIndex, scalars: list[Scalar]) -> Ite
         bstart = m.start("body") + (len(body) - len(body.lstrip()))
         key = None
         km = re.match(r"([A-Za-z_][\w.\-]*)\s*[:=]\s*", stripped)
-        if km:
+        if km and km.end() < len(stripped):
+            # `# password: x` holds `x` under `password`: the key is context, not value.
             key = km.group(1)
+            bstart += km.end()
+            stripped = stripped[km.end():]
         line, col = idx.pos(bstart)
         ctx = Context(key=key, key_path=(key,) if key else (), path=rel, embedded="comment")
         yield Scalar(stripped, ctx, bstart, bstart + len(stripped), line, col, "comment")

@@ -18,7 +18,7 @@ _TEMPLATE = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\)", 
 _PLACEHOLDER = re.compile(
     r"""^(?:
         <[^<>]*>                       # <your-client-id>
-      | change[-_ ]?me | replace[-_]?me | todo | tbd | fixme | xxx+ | \*{3,} | _*replace_me_*
+      | change[-_ ]?me[0-9]* | replace[-_]?me | todo | tbd | fixme | xxx+ | \*{3,} | _*replace_me_*
       | .*[-_](?:here|placeholder)
       | none | null | nil | undefined | redacted | \[redacted\]
       | true | false | yes | no | on | off

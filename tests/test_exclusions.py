@@ -48,6 +48,10 @@ CASES = [
     ("kubernetes-uid", f"metadata:\n  name: x\n  uid: {UUID}\n", f"tunnel: {UUID}\n"),
     ("grafana-uid", 'data:\n  dash.json: |\n    {"title": "x", "uid": "' + UUID + '"}\n',
      'data:\n  cfg.json: |\n    {"TunnelID": "' + UUID + '"}\n'),
+    ("comment-key-word", "# opt out with the label\n#   ghcr-pull-secret=disabled\n",
+     "#   db-password=q3V8mZp2Lw9Xk4Rt7Yb1\n"),
+    ("changeme-digits", "env:\n- name: OWNER_PASSWORD\n  value: changeme123\n",
+     "env:\n- name: OWNER_PASSWORD\n  value: q3V8mZp2Lw9Xk4Rt\n"),
     ("known-hosts", "ssh_known_hosts: |\n  github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0"
                     "SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n", f"password: {SECRET}\n"),
 ]

@@ -106,6 +106,18 @@ ROTATION: dict[str, Rotation] = {
     "private-key": _cred("generic", "generate a new key pair, replace the public key or "
                          "certificate wherever it is trusted (authorized_keys, deploy keys, the "
                          "CA), and revoke the old certificate"),
+    "private-key-base64": _cred("generic", "generate a new key pair, replace the public key or "
+                                "certificate wherever it is trusted, and revoke the old "
+                                "certificate (a Talos ca.key: rotate the cluster CA)"),
+    "talos-token": _cred("Talos", "talosctl gen secrets for new tokens (or rotate the "
+                         "bootstrap token), apply the machine configs, then remove the old "
+                         "token"),
+    "talos-encryption-secret": _cred("Talos", "add a new key to the etcd encryption config, "
+                                     "rewrite every Secret, then remove the exposed key"),
+    "talos-cluster-secret": _cred("Talos", "regenerate the cluster secret with talosctl gen "
+                                  "secrets and apply the machine configs"),
+    "s3-account-endpoint": _ident("S3-compatible storage", "names the account or bucket; the "
+                                  "access keys are the secret"),
     "jwt": _cred("generic", "a signed token works until it expires: revoke it where it was "
                  "issued (or rotate the issuer's signing key) and issue a new one"),
     "github-token": _cred("GitHub", "GitHub > Settings > Developer settings > Personal access "
