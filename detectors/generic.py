@@ -169,6 +169,8 @@ class BuiltinDetector:
             blocks = [Hit(self.id, m.start(), m.end()) for m in _PEM_BLOCK.finditer(value)]
             if blocks:
                 return blocks
+            if ctx.embedded == "comment":
+                return ()  # a header named in a comment (`## -----BEGIN RSA PRIVATE KEY-----`)
         hits = dict.fromkeys(self._spans(value, 0))
         if self.keyword_line and ctx.key:
             prefix = f'{ctx.key} = "'
@@ -237,12 +239,18 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)|^[\w.-]+/[\w./-]+\.(?:json|ya?ml|pem|key|crt|"
                    r"txt|conf|cfg|ini|toml|env|p12|pfx|jks)$")
 _SENTENCE = re.compile(r"\S\s+\S")
+# `namespace/name` (cert-manager's inject-ca-from-secret) names a Secret; `f(...` is code.
+_OBJECT_REF = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?/[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?$")
+_CODE_CALL = re.compile(r"^[A-Za-z_][\w.]*\(")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Keys that name a Secret's key in ESO and Kubernetes manifests but hold the secret itself in
 # S3 clients' settings (`aws.credentials.secretKey`, MinIO's `secretKey`): there only a
 # random-looking value counts, never a name such as `GRAFANA_SSO_CLIENT_SECRET`.
 _NAME_OR_SECRET_KEYS = frozenset({"secretkey", "secretaccesskey"})
+_PASSWORD_KEYS = ("password", "passwd", "pwd")
+_PASSWORD_ENTROPY_DISCOUNT = 0.5
+"""Below `base64_limit` (default 3.0 -> 2.5) for a mixed value under a password key."""
 _RANDOM = re.compile(r"^[A-Za-z0-9+/=_-]{20,}$")
 
 
@@ -261,6 +269,8 @@ def _not_a_secret_value(value: str, min_length: int) -> bool:
         or bool(_ENV_NAME.match(v))
         or (("-" in v or "." in v) and bool(_DNS_NAME.match(v)) and not _UUID.match(v))
         or bool(_SENTENCE.search(v))
+        or bool(_OBJECT_REF.match(v))
+        or bool(_CODE_CALL.match(v))
         or v.lower() in ("true", "false", "yes", "no", "null", "none")
     )
 
@@ -359,10 +369,16 @@ class GenericSecretDetector:
             return ()  # `password: password`, `token: AUTH_TOKEN`-style echoes of the key
         if any(n in _NAME_OR_SECRET_KEYS for n in ns) and not _random_token(v):
             return ()
+        limit = self.settings.base64_limit
+        if (any(n.endswith(_PASSWORD_KEYS) for n in ns) and any(c.isdigit() for c in v)
+                and any(c.isalpha() for c in v)):
+            # Under a password key a human password (`Batman123`) is the finding: letters and
+            # digits are evidence enough, where a random token needs the entropy.
+            limit -= _PASSWORD_ENTROPY_DISCOUNT
         if _HEX.match(v):
             ok = self.hex.calculate_shannon_entropy(v) >= self.settings.hex_limit
         else:
-            ok = self.base64.calculate_shannon_entropy(v) >= self.settings.base64_limit
+            ok = self.base64.calculate_shannon_entropy(v) >= limit
         if not ok:
             return ()
         # Last, because it runs other detectors: only values that got this far pay for it.
@@ -493,6 +509,10 @@ EXAMPLES: tuple[Example, ...] = (
     Example("s3cr3t", _c("password"), frozenset(), "shorter than 8"),
     Example("aaaaaaaaaaaa", _c("password"), frozenset(), "no entropy"),
     Example("Used to sign session cookies", _c("secret"), frozenset(), "a sentence"),
+    Example("Batman123", _c("PGADMIN_DEFAULT_PASSWORD", env="PGADMIN_DEFAULT_PASSWORD"),
+            frozenset({"generic-secret"}), "a human password under a password key"),
+    Example("Batman123", _c("token"), frozenset(), "the same value needs entropy elsewhere"),
+    Example("password1", _c("password"), frozenset({"generic-secret"}), "a weak real password"),
     Example("$2a$10$" + "N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy", _c("passwordHash"),
             frozenset({"password-hash"}), "a bcrypt hash (weave-gitops admin)"),
     Example("admin:$apr1$" + "r31.....$HqJZimcKQFAMYayBlzkrA/", _c("users", "auth"),
@@ -544,6 +564,12 @@ EXAMPLES: tuple[Example, ...] = (
             Context(key="secretKey", key_path=("spec", "data", 0, "secretKey"),
                     kind="ExternalSecret"), frozenset(), "inside an ExternalSecret"),
     Example("costs $6$ per unit", _c("description"), frozenset(), "prose with dollars"),
+    Example("cert-manager/cert-manager-webhook-ca", _c("cert-manager.io/inject-ca-from-secret"),
+            frozenset(), "a namespace/name reference"),
+    Example('os.environ.get("PLEX_API",', Context(key="TOKEN", embedded="ini"), frozenset(),
+            "code in a script block"),
+    Example("-----BEGIN RSA PRIVATE KEY-----", Context(key=None, embedded="comment"),
+            frozenset(), "a PEM header named in a comment"),
 )
 
 
