@@ -220,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=default_corpus())
     ap.add_argument("--peers", type=Path, default=default_peers())
     ap.add_argument("--runs", type=int, default=5, help="runs per tool and mode (median)")
+    ap.add_argument("--slow-runs", type=int, default=None,
+                    help="runs for detect-secrets, trufflehog3 and whispers (default: --runs)")
     ap.add_argument("--tools", default=",".join(TOOLS),
                     help=f"comma-separated subset of {','.join(TOOLS)}")
     ap.add_argument("--no-pin", action="store_true", help="skip the taskset -c 0 runs")
@@ -243,10 +245,12 @@ def main(argv: list[str] | None = None) -> int:
           f"load average before: {load0[0]:.2f}")
     pin_modes = [False] if args.no_pin or not shutil.which("taskset") else [False, True]
     results: list[Result] = []
+    slow = args.runs if args.slow_runs is None else args.slow_runs
     for pin in pin_modes:
         for name in wanted:
             if name in tools:
-                results.append(bench(tools[name], corpus, args.runs, pin))
+                runs = args.runs if name in ("secretsync", "gitleaks") else slow
+                results.append(bench(tools[name], corpus, runs, pin))
     scale: list[Result] = []
     sbytes = 0
     if args.copies > 0:
