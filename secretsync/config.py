@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from secretsync import reading
 from secretsync.documents import yaml_problem
 from secretsync.errors import ConfigError
 
@@ -86,7 +86,8 @@ def read_text(root: Path) -> tuple[Path, str] | None:
     if not path.is_file():
         return None
     try:
-        return path, path.read_text(encoding="utf-8")
+        # The scan's limits: a regular file, at most the size limit.
+        return path, reading.read_text(path, root=root, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path} ({type(exc).__name__})") from None
 
@@ -104,7 +105,7 @@ def _str_map(raw: object, what: str) -> dict[str, str]:
 def parse(text: str, *, source: str = CONFIG_FILE) -> Config:
     """Validate and build a Config; `ConfigError` names the bad setting, never a value."""
     try:
-        raw = YAML(typ="safe", pure=True).load(text)
+        raw = reading.load(text)
     except YAMLError as exc:
         raise ConfigError(f"{source}: {yaml_problem(exc)}") from None
     if raw is None:

@@ -317,11 +317,13 @@ def _embedded_format(value: str, key: str | None) -> str:
     head = value.lstrip()[:1]
     if head in ("{", "["):
         return "json"
-    if re.search(r"(?m)^\s*\[[^\]]+\]\s*$", value):
+    # [ \t], not \s: a whitespace class that crosses lines makes these quadratic on blank lines.
+    if re.search(r"(?m)^[ \t]*\[[^\]\n]+\][ \t]*\r?$", value):
         return "ini"
-    if re.search(r'(?m)^\s*[A-Za-z_][\w.]*\s*=\s*"', value) or re.search(r"(?m)\{\s*$", value):
+    if (re.search(r'(?m)^[ \t]*[A-Za-z_][\w.]*+[ \t]*=[ \t]*"', value)
+            or re.search(r"(?m)\{[ \t]*\r?$", value)):
         return "hcl"
-    if re.search(r"(?m)^(?:export\s+)?[A-Z_][A-Z0-9_]*=", value):
+    if re.search(r"(?m)^(?:export[ \t]+)?[A-Z_][A-Z0-9_]*+=", value):
         return "dotenv"
     if (key and "cloudflared" in key.lower()) or re.search(r"(?m)^tunnel:\s", value):
         return "cloudflared"
@@ -447,9 +449,11 @@ def _comments(rel: str, text: str, idx: LineIndex, scalars: list[Scalar]) -> Ite
 
 
 # Text fallback: `key: value` lines, keys nested by indentation, list items as one more level.
+# Possessive quantifiers and no lazy group before a whitespace run: linear on any line
+# (`- - - ... x` once cost quadratic time); trailing blanks are stripped by the caller.
 _TEXT_LINE = re.compile(
-    r"""^(?P<indent>[ \t]*(?:-[ \t]+)*)"""
-    r"""(?P<key>[^\s:#"'{}][^:#]*?|"[^"]+"|'[^']+')[ \t]*:(?:[ \t]+(?P<val>.*?))?[ \t]*\r?$"""
+    r"""^(?P<indent>[ \t]*+(?:-[ \t]+)*+)"""
+    r"""(?P<key>[^\s:#"'{}][^:#]*+|"[^"]+"[ \t]*+|'[^']+'[ \t]*+):(?:[ \t]++(?P<val>.*))?\r?$"""
 )
 
 
@@ -486,6 +490,8 @@ def parse_text(rel: str, text: str, bom: bool, reason: str) -> ParsedFile:
         while stack and stack[-1][0] >= indent:
             stack.pop()
         val = m.group("val")
+        if val is not None:
+            val = val.removesuffix("\r").rstrip(" \t")
         path = (*(k for _, k in stack), key)
         if key == "name" and val:
             names[indent] = val.strip("\"'")

@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from secretsync import reading
 from secretsync.config import StoreRef
 
 API_VERSION = "external-secrets.io/v1"
@@ -48,7 +48,7 @@ class DopplerStore:
 
 def _load_all(text: str) -> list[Any]:
     try:
-        return [d for d in YAML(typ="safe", pure=True).load_all(text) if isinstance(d, dict)]
+        return [d for d in reading.load_all(text) if isinstance(d, dict)]
     except YAMLError:
         return []
     except Exception:  # odd YAML (bad tags, recursion): not a manifest we use
@@ -61,7 +61,7 @@ def iter_documents(root: Path, rels: Iterable[str], needle: str) -> Iterator[tup
         if "/templates/" in f"/{rel}":
             continue  # Helm templates are not YAML until rendered
         try:
-            text = (root / rel).read_text(encoding="utf-8-sig")
+            text = reading.read_text(root / rel, root=root)
         except (OSError, UnicodeDecodeError):
             continue
         if needle not in text:
@@ -121,7 +121,7 @@ def cnpg_clusters(root: Path, rels: Iterable[str]) -> tuple[set[str], bool]:
     for rel in rels:
         if "/templates/" in f"/{rel}":
             try:
-                text = (root / rel).read_text(encoding="utf-8-sig")
+                text = reading.read_text(root / rel, root=root)
             except (OSError, UnicodeDecodeError):
                 continue
             if "cloudnative-pg.github.io/charts" in text and "chart: cluster" in text:

@@ -18,10 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from secretsync import documents, manifests
+from secretsync import documents, manifests, reading
 from secretsync.config import Config, StoreRef
 from secretsync.detection import KeyPath
 from secretsync.documents import ParsedFile, Scalar
@@ -235,7 +234,7 @@ def _tree_digest(root: Path, rels: Sequence[str], spans: Mapping[str, Sequence[t
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8-sig"))
+        return reading.load(reading.read_text(path))
     except (OSError, UnicodeDecodeError, YAMLError):
         return None
 
@@ -285,7 +284,8 @@ class _Tree:
                 self._parsed[rel] = None
             else:
                 try:
-                    self._parsed[rel] = documents.parse(rel, (self.root / rel).read_bytes())[0]
+                    data = reading.read_bytes(self.root / rel, root=self.root)
+                    self._parsed[rel] = documents.parse(rel, data)[0]
                 except OSError:
                     self._parsed[rel] = None
         pf = self._parsed[rel]
@@ -470,7 +470,7 @@ def build(
         pf = tree.parsed(rel)
         if pf is None:
             raise RewriteError(f"{rel}: cannot be parsed again for rewriting")
-        data = (root / rel).read_bytes()
+        data = reading.read_bytes(root / rel, root=root)
         changes.append(FileChange(rel, edit_bytes(rel, data, pf, sps)))
 
     recognised = _recognised(tree, findings, clusters, cnpg_chart)
@@ -666,7 +666,7 @@ def _template_followups(tree: _Tree, f: Finding, unit: _Unit, new_key: str,
     hits = 0
     for t in tree.templates(unit.dir if unit.kind == "chart" else None):
         try:
-            text = (tree.root / t).read_text(encoding="utf-8-sig")
+            text = reading.read_text(tree.root / t, root=tree.root)
         except (OSError, UnicodeDecodeError):
             continue
         for m in pattern.finditer(text):
@@ -794,9 +794,12 @@ def _place(
         rel = f"{d}/{fname}" if d != "." else fname
         path = tree.root / rel
         old: set[str] = set()
-        exists = path.exists()
+        exists = path.exists() or path.is_symlink()
         if exists:
-            text = path.read_text(encoding="utf-8")
+            try:
+                text = reading.read_text(path, root=tree.root, encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                text = ""
             if not text.startswith(manifests.GENERATED_MARK):
                 followups.append(FollowUp(rel, 1, 1, None, "exists and was not written by "
                                           "secretsync: add the ExternalSecret by hand"))
@@ -809,7 +812,7 @@ def _place(
         check(es, rel)
         content = manifests.render(es, comment=f"Secret {unit.secret} for {env}, from Doppler")
         action = "add" if not exists else (
-            "unchanged" if path.read_text(encoding="utf-8") == content else "update")
+            "unchanged" if text == content else "update")
         plans.append(PlannedManifest(rel, unit.secret, (env,), (f"{store.kind}/{store.name}",),
                                      action, content))
         if action != "unchanged":
@@ -864,8 +867,12 @@ def _place(
                             f"ExternalSecret uses the {pick} store {s.name} for all of them: add "
                             "values-<env>.yaml files with secretsync.store to choose per "
                             "environment"))
-            if tpl_path.exists():
-                same = tpl_path.read_text(encoding="utf-8") == _CHART_TEMPLATE
+            if tpl_path.exists() or tpl_path.is_symlink():
+                try:
+                    same = reading.read_text(tpl_path, root=tree.root,
+                                             encoding="utf-8") == _CHART_TEMPLATE
+                except (OSError, UnicodeDecodeError):
+                    same = False
                 if not same:
                     followups.append(FollowUp(tpl_rel, 1, 1, None, "differs from what secretsync "
                                               "generates: check it by hand"))
@@ -936,7 +943,7 @@ def _recognised(tree: _Tree, findings: Sequence[Finding], clusters: set[str],
         if not rel.endswith((".yaml", ".yml")) or "/templates/" in f"/{rel}":
             continue
         try:
-            raw = (tree.root / rel).read_bytes()
+            raw = reading.read_bytes(tree.root / rel, root=tree.root)
         except OSError:
             continue
         if b"secretKeyRef" not in raw:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from secretsync import manifests
+from secretsync import manifests, reading
 from secretsync.baseline import Baseline
 from secretsync.config import Config
 from secretsync.environments import EnvRules
@@ -272,7 +272,7 @@ def _remote_entries(ctx: Context, rel: str) -> list[str]:
         from secretsync import documents
 
         try:
-            pf = documents.parse(rel, (ctx.root / rel).read_bytes())[0]
+            pf = documents.parse(rel, reading.read_bytes(ctx.root / rel, root=ctx.root))[0]
         except OSError:
             return []
     return [s.value for s in pf.scalars
@@ -372,7 +372,7 @@ def _template_consumers(ctx: Context) -> list[Problem]:
         for t in _templates(idx.rels, chart):
             if t not in texts:
                 try:
-                    texts[t] = (ctx.root / t).read_text(encoding="utf-8-sig")
+                    texts[t] = reading.read_text(ctx.root / t, root=ctx.root)
                 except (OSError, UnicodeDecodeError):
                     texts[t] = ""
             text = texts[t]

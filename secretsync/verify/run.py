@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from secretsync import config as config_mod
+from secretsync import reading
 from secretsync.environments import EnvRules
 from secretsync.errors import UsageError
 from secretsync.scan import ScanOptions, run_scan, suppressed_inline
@@ -64,7 +65,8 @@ class _Suppressions:
             return False
         if p.path not in self._lines:
             try:
-                text = (self.root / p.path).read_text(encoding="utf-8-sig", errors="replace")
+                text = reading.read_bytes(self.root / p.path, root=self.root).decode(
+                    "utf-8-sig", errors="replace")
             except OSError:
                 text = ""
             self._lines[p.path] = text.split("\n")

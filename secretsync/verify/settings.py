@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from secretsync import reading
 from secretsync.config import CONFIG_FILE, read_text
 from secretsync.errors import ConfigError
 from secretsync.verify.model import CheckId
@@ -97,7 +97,7 @@ def load(root: Path) -> VerifySettings:
         return VerifySettings()
     path = found[0]
     try:
-        raw = YAML(typ="safe", pure=True).load(found[1])
+        raw = reading.load(found[1])
     except YAMLError:
         # config.load already reported a file it cannot read; nothing more to add here.
         return VerifySettings()

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from secretsync import documents, manifests
+from secretsync import documents, manifests, reading
 from secretsync.config import Config, StoreRef
 from secretsync.detection import KeyPath
 from secretsync.documents import ParsedFile
@@ -135,7 +133,7 @@ def _load_all(text: str) -> list[Any]:
     """Every document, None for empty ones, so positions match the event parser's indexes."""
     try:
         # The C loader where installed: this runs on every manifest-bearing file of the tree.
-        return list(YAML(typ="safe").load_all(text))
+        return reading.load_all(text)
     except Exception:  # odd YAML (bad tags, recursion): documents.parse reports it as text
         return []
 
@@ -277,7 +275,7 @@ def index_tree(root: Path, cfg: Config, rules: EnvRules) -> TreeIndex:
         if f.template:
             continue
         try:
-            data = f.path.read_bytes()
+            data = reading.read_bytes(f.path, root=root)
         except OSError:
             continue
         has_refs = any(n in data for n in _REF_NEEDLES)
