@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from secretsync import documents
+from secretsync import documents, workers
 from secretsync.baseline import Baseline
 from secretsync.detection import Context, Detector, GatePlan
 from secretsync.documents import LineIndex, ParsedFile
@@ -242,7 +242,9 @@ def _map(
     inherit the module state `fn` reads), else here."""
     if _jobs(jobs) > 1 and len(batches) > 2 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(_jobs(jobs), mp_context=ctx, initializer=init) as pool:
+        # Workers hold found values: they die with this process, even when it is SIGKILLed.
+        with ProcessPoolExecutor(_jobs(jobs), mp_context=ctx,
+                                 initializer=workers.initializer(init)) as pool:
             yield from pool.map(fn, batches)
         return
     if init is not None:
