@@ -119,7 +119,11 @@ def run_cli(argv: list[str] | None = None) -> int:
                 typer.echo("interrupted", err=True)
             return rv
     except SecretsyncError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from secretsync.redact import say
+
+        say(f"error: {exc.message}", err=True)
+        if exc.hint:
+            say(f"hint: {exc.hint}", err=True)
         return exc.exit_code
     except typer.Exit as exc:
         if exc.exit_code == EXIT_INTERRUPTED:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from secretsync.errors import ConflictError, UsageError
+from secretsync.redact import say
 
 
 def register(app: typer.Typer) -> None:
@@ -54,9 +55,9 @@ def login(
 
         with DopplerClient(token) as client:
             info = client.me()
-        typer.echo(f"token is valid: {info.type} in workplace {info.workplace_name}", err=True)
+        say(f"token is valid: {info.type} in workplace {info.workplace_name}", err=True)
     store_token(token)
-    typer.echo("token stored in the OS keyring", err=True)
+    say("token stored in the OS keyring", err=True)
 
 
 def status() -> None:
@@ -68,13 +69,13 @@ def status() -> None:
     with DopplerClient(token.value) as client:
         info = client.me()
         host = client.api_host
-    typer.echo(f"source:    {'DOPPLER_TOKEN' if token.source == 'env' else 'OS keyring'}")
-    typer.echo(f"api host:  {host}")
-    typer.echo(f"type:      {info.type}")
-    typer.echo(f"name:      {info.name}")
-    typer.echo(f"workplace: {info.workplace_name} ({info.workplace_slug})")
+    say(f"source:    {'DOPPLER_TOKEN' if token.source == 'env' else 'OS keyring'}")
+    say(f"api host:  {host}")
+    say(f"type:      {info.type}")
+    say(f"name:      {info.name}")
+    say(f"workplace: {info.workplace_name} ({info.workplace_slug})")
     if info.scope is not None:
-        typer.echo(f"scope:     {info.scope}")
+        say(f"scope:     {info.scope}")
 
 
 def logout() -> None:
@@ -82,9 +83,9 @@ def logout() -> None:
     from secretsync.credentials import delete_token
 
     removed = delete_token()
-    typer.echo("token removed from the OS keyring" if removed else "no token was stored", err=True)
+    say("token removed from the OS keyring" if removed else "no token was stored", err=True)
     if os.environ.get("DOPPLER_TOKEN"):
-        typer.echo("note: DOPPLER_TOKEN is still set in this environment", err=True)
+        say("note: DOPPLER_TOKEN is still set in this environment", err=True)
 
 
 def push_one(
@@ -135,4 +136,4 @@ def push_one(
         Action.OVERWRITE: "would overwrite" if dry_run else "overwrote",
         Action.UNCHANGED: "unchanged",
     }[action.action]
-    typer.echo(f"{verb}: {set_name} in {ref}")
+    say(f"{verb}: {set_name} in {ref}")

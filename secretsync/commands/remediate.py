@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from secretsync.errors import EXIT_OK, UsageError
+from secretsync.redact import say
 
 if TYPE_CHECKING:
     from secretsync.apply import ApplyReport
@@ -78,38 +79,43 @@ def init(
     names = sorted({(f.key_path_dotted or "", f.suggested_name) for f in result.findings
                     if f.key_path_dotted and f.detector != "env-leak"})
     atomic_write(target, starter(project_name, envs, stores, names).encode("utf-8"))
-    typer.echo(f"wrote {target} ({len(envs)} environments, {len(stores)} stores, "
+    say(f"wrote {target} ({len(envs)} environments, {len(stores)} stores, "
                f"{len(names)} named places)", err=True)
 
 
 def _print_plan(p: Plan) -> None:
-    typer.echo(f"Doppler project: {p.project}")
+    say(f"Doppler project: {p.project}")
     for env, config in p.configs.items():
         store = p.stores.get(env, "(no store)")
-        typer.echo(f"  {env}: config {config}, store {store}")
-    typer.echo("\nSecrets:")
+        say(f"  {env}: config {config}, store {store}")
+    say()
+    say("Secrets:")
     for s in p.secrets:
-        typer.echo(f"  {s.status:<12} {s.config:<6} {s.name:<32} {len(s.places)} place(s)")
+        say(f"  {s.status:<12} {s.config:<6} {s.name:<32} {len(s.places)} place(s)")
         if s.status == "needs-value":
-            typer.echo(f"               env leak: set it with `secretsync push --set {s.name} "
+            say(f"               env leak: set it with `secretsync push --set {s.name} "
                        f"--config {s.config}` (value on stdin)")
-    typer.echo(f"\nEdits ({len(p.edits)}):")
+    say()
+    say(f"Edits ({len(p.edits)}):")
     for e in p.edits:
         what = f"{e.key_path} -> {e.secret}/{e.key}" if e.key else f"{e.kind} ({e.secret})"
-        typer.echo(f"  {e.path}:{e.line}:{e.column}  {e.kind:<12} {what}")
-    typer.echo(f"\nManifests ({len(p.manifests)}):")
+        say(f"  {e.path}:{e.line}:{e.column}  {e.kind:<12} {what}")
+    say()
+    say(f"Manifests ({len(p.manifests)}):")
     for m in p.manifests:
-        typer.echo(f"  {m.action:<9} {m.path}  Secret {m.secret} [{', '.join(m.envs)}]")
+        say(f"  {m.action:<9} {m.path}  Secret {m.secret} [{', '.join(m.envs)}]")
     if p.recognised:
-        typer.echo("\nRecognised (created by an operator, not generated):")
+        say()
+        say("Recognised (created by an operator, not generated):")
         for r in p.recognised:
-            typer.echo(f"  {r}")
-    typer.echo(f"\nNeeds a human ({len(p.followups)}):")
+            say(f"  {r}")
+    say()
+    say(f"Needs a human ({len(p.followups)}):")
     for f in p.followups:
         where = f" [{f.key_path}]" if f.key_path else ""
-        typer.echo(f"  {f.path}:{f.line}:{f.column}{where}  {f.reason}")
+        say(f"  {f.path}:{f.line}:{f.column}{where}  {f.reason}")
     for w in p.warnings:
-        typer.echo(f"warning: {w}", err=True)
+        say(f"warning: {w}", err=True)
 
 
 def plan(
@@ -131,28 +137,30 @@ def plan(
     _print_plan(built.plan)
     if output is not None:
         output.write_text(built.plan.to_json(), encoding="utf-8")
-        typer.echo(f"plan written to {output}", err=True)
+        say(f"plan written to {output}", err=True)
     raise typer.Exit(EXIT_OK)
 
 
 def _print_report(r: ApplyReport, verb: str) -> None:
     if r.noop:
-        typer.echo("nothing to do: Doppler and the tree already match the plan (no changes)")
+        say("nothing to do: Doppler and the tree already match the plan (no changes)")
         return
     if r.dry_run:
-        typer.echo(r.diff, nl=False)
-        typer.echo("\nDoppler actions (dry run):")
+        for line in r.diff.splitlines():
+            say(line)
+        say()
+        say("Doppler actions (dry run):")
     for a in r.actions:
-        typer.echo(f"  {a.action.value:<10} {a.ref}  {a.name}")
+        say(f"  {a.action.value:<10} {a.ref}  {a.name}")
     if not r.dry_run:
-        typer.echo(f"{verb}: {len(r.files_changed)} file(s) changed, "
+        say(f"{verb}: {len(r.files_changed)} file(s) changed, "
                    f"{sum(1 for a in r.actions if a.action.value == 'create')} secret(s) created")
     needs = [s for s in r.plan.secrets if s.status == "needs-value"]
     for s in needs:
-        typer.echo(f"needs a value: {s.name} in {s.config} (env leak); set it with "
+        say(f"needs a value: {s.name} in {s.config} (env leak); set it with "
                    f"`secretsync push --set {s.name} --config {s.config}`", err=True)
     if r.plan.followups:
-        typer.echo(f"{len(r.plan.followups)} manual follow-up(s): see `secretsync plan`", err=True)
+        say(f"{len(r.plan.followups)} manual follow-up(s): see `secretsync plan`", err=True)
     _print_equivalence(r)
 
 
@@ -167,14 +175,14 @@ def _print_equivalence(r: ApplyReport) -> None:
     verdict = "equivalent" if eq.equivalent else f"{len(eq.differences)} difference(s)"
     if not eq.complete:
         verdict = "NOT CHECKED (kubectl missing or a kustomization does not build)"
-    typer.echo(f"equivalence ({mode}): {', '.join(eq.clusters)}: {verdict} "
+    say(f"equivalence ({mode}): {', '.join(eq.clusters)}: {verdict} "
                f"({eq.seconds:.1f}s)", err=True)
     for d in eq.differences:
-        typer.echo(f"  differs: {d}", err=True)
+        say(f"  differs: {d}", err=True)
     for d in eq.intended:
-        typer.echo(f"  intended: {d}", err=True)
+        say(f"  intended: {d}", err=True)
     if eq.not_built:
-        typer.echo("  not rendered (kubectl missing or the build fails): "
+        say("  not rendered (kubectl missing or the build fails): "
                    + ", ".join(eq.not_built), err=True)
 
 

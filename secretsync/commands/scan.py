@@ -50,7 +50,7 @@ def run(
             )
     else:
         result, everything = run_scan(paths, opts, baseline=None if update_baseline else bl)
-    from secretsync.formats.table import printable
+    from secretsync.redact import printable
 
     for w in result.warnings:
         print(f"warning: {printable(w)}", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from secretsync.errors import EXIT_FINDINGS, EXIT_OK
+from secretsync.redact import say
 
 
 class VerifyFormat(StrEnum):
@@ -94,5 +95,5 @@ def verify(
     else:
         sys.stdout.write(text)
     for w in report.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        say(f"warning: {w}", err=True)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FINDINGS)

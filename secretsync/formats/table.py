@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import io
-import re
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from secretsync.models import ScanResult
-from secretsync.redact import preview
+from secretsync.redact import preview, printable
 
-# C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides (Trojan Source).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """Text from a scanned tree (paths, key paths) made safe for a terminal: controls escaped."""
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+__all__ = ["printable", "render"]  # printable: kept importable from here (one function)
 
 
 def _cell(text: str) -> Text:

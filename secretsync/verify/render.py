@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from secretsync import __version__
+from secretsync.redact import printable
 from secretsync.verify.model import DESCRIPTIONS, CheckId, Report, Status
 
 _MARK = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.WARN: "WARN",
@@ -29,7 +30,7 @@ def table(report: Report, width: int = 120, details: bool = True) -> str:
     t.add_column("Summary")
     t.add_column("Time", justify="right")
     for r in report.results:
-        t.add_row(r.id.value, _MARK[r.status], str(len(r.problems)), r.summary,
+        t.add_row(r.id.value, _MARK[r.status], str(len(r.problems)), printable(r.summary),
                   f"{r.seconds:.2f}s")
     console.print(t)
     for r in report.results if details else ():
@@ -39,8 +40,8 @@ def table(report: Report, width: int = 120, details: bool = True) -> str:
         for p in r.problems:
             where = (f"{p.path}:{p.line}" + (f":{p.column}" if p.column else "")
                      if p.path and p.line else (p.path or "-"))
-            console.print(f"  {where}  {p.message}", soft_wrap=True, markup=False)
-            console.print(f"      fix: {p.fix}", soft_wrap=True, markup=False)
+            console.print(printable(f"  {where}  {p.message}"), soft_wrap=True, markup=False)
+            console.print(printable(f"      fix: {p.fix}"), soft_wrap=True, markup=False)
     console.print(f"\n{len(report.results)} checks in {report.seconds:.2f}s; exit "
                   f"{0 if report.passed else 1}")
     return buf.getvalue()
