@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -26,8 +27,15 @@ from secretsync.verify.tree import CNPG_KEYS, ExternalSecretInfo, TreeIndex
 
 ENV_LEAK_ID = "env-leak"
 _BLOCK = ("literal", "folded", "embedded")
-# Kustomize fetches these over the network; verify builds only what is in the tree.
-_REMOTE = re.compile(r"^(https?://|git@|ssh://|github\.com/|gitlab\.com/)|\?ref=|//.+\.git")
+# Kustomize fetches these over the network; verify builds only what is in the tree. Any URL
+# scheme, any case (`HTTP://` is fetched too), and the git forms kustomize accepts.
+_REMOTE = re.compile(r"(?i)^\s*(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:|git::|(?:github|gitlab|"
+                     r"bitbucket)\.(?:com|org)/)|\?ref=|//.+\.git\b")
+# The kustomization fields kustomize loads files or other kustomizations from.
+_LOADED = frozenset({"resources", "bases", "components", "patches", "patchesStrategicMerge",
+                     "patchesJson6902", "crds", "configurations", "transformers", "generators",
+                     "validators", "openapi", "replacements", "helmCharts", "helmGlobals"})
+_NESTED = ("resources", "bases", "components")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,14 +267,15 @@ def _resources(ctx: Context, rel: str) -> set[str]:
     from secretsync import documents
 
     try:
-        pf = documents.parse(rel, (ctx.root / rel).read_bytes())[0]
+        pf = documents.parse(rel, reading.read_bytes(ctx.root / rel, root=ctx.root))[0]
     except OSError:
         return set()
     return {os.path.normpath(s.value) for s in pf.scalars if len(s.ctx.key_path) == 2
             and s.ctx.key_path[0] == "resources" and s.style not in ("embedded", "comment")}
 
 
-def _remote_entries(ctx: Context, rel: str) -> list[str]:
+def _kustomization_entries(ctx: Context, rel: str) -> list[tuple[str, str]]:
+    """(field, value) of every scalar in the fields kustomize loads from."""
     pf = ctx.index.parsed.get(rel)
     if pf is None:
         from secretsync import documents
@@ -275,9 +284,44 @@ def _remote_entries(ctx: Context, rel: str) -> list[str]:
             pf = documents.parse(rel, reading.read_bytes(ctx.root / rel, root=ctx.root))[0]
         except OSError:
             return []
-    return [s.value for s in pf.scalars
-            if s.ctx.key_path and s.ctx.key_path[0] in ("resources", "bases", "components")
-            and _REMOTE.search(s.value)]
+    return [(str(s.ctx.key_path[0]), s.value) for s in pf.scalars
+            if s.ctx.key_path and s.ctx.key_path[0] in _LOADED
+            and s.style not in ("comment", "embedded")]
+
+
+def _reaches_network(ctx: Context, rel: str, seen: set[str] | None = None) -> bool:
+    """Would building `rel` fetch anything: a remote entry in it or in any kustomization it
+    includes (an overlay's base, a component), however deep."""
+    seen = set() if seen is None else seen
+    seen.add(rel)
+    here = PurePosixPath(rel).parent
+    kusts = set(ctx.index.kustomizations)
+    for field_name, value in _kustomization_entries(ctx, rel):
+        if _REMOTE.search(value):
+            return True
+        if field_name not in _NESTED:
+            continue
+        target = os.path.normpath(str(here / value.strip()))
+        for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+            k = f"{target}/{name}" if target != "." else name
+            if k in kusts and k not in seen and _reaches_network(ctx, k, seen):
+                return True
+    return False
+
+
+@cache
+def _no_network_prefix() -> tuple[str, ...]:
+    """`unshare -rn --` where this machine lets us run kubectl in a namespace with no network
+    (the static check above decides what is built; this makes sure nothing else leaks)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return ()
+    try:
+        ok = subprocess.run([unshare, "-rn", "--", "true"], capture_output=True, timeout=10,
+                            check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return (unshare, "-rn", "--") if ok else ()
 
 
 def build(ctx: Context, values: Iterable[str]) -> tuple[list[Problem], list[str]]:
@@ -291,12 +335,13 @@ def build(ctx: Context, values: Iterable[str]) -> tuple[list[Problem], list[str]
     remote: list[str] = []
     for rel in ctx.index.kustomizations:
         d = str(PurePosixPath(rel).parent)
-        (remote if _remote_entries(ctx, rel) else todo).append(d)
+        (remote if _reaches_network(ctx, rel) else todo).append(d)
 
     def run(d: str) -> tuple[str, int, str]:
         env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
         try:
-            r = subprocess.run([kubectl, "kustomize", str(ctx.root / d)], capture_output=True,
+            r = subprocess.run([*_no_network_prefix(), kubectl, "kustomize", str(ctx.root / d)],
+                               capture_output=True,
                                text=True, timeout=120, check=False, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return d, -1, type(exc).__name__
