@@ -60,14 +60,19 @@ class Config:
         return self.secret_name.format(app=app)
 
 
-def load(root: Path, *, project: str | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read `<root>/.secretsync.yaml` if present; `project` (a flag) wins over the file, which
-    wins over `DOPPLER_PROJECT`."""
+def load(root: Path, *, project: str | None = None, env: Mapping[str, str] | None = None,
+         text: str | None = None, source: str | None = None) -> Config:
+    """Read `<root>/.secretsync.yaml` if present (or take its `text` from elsewhere, such as
+    another git revision); `project` (a flag) wins over the file, which wins over
+    `DOPPLER_PROJECT`."""
     env = os.environ if env is None else env
     cfg = Config()
-    found = read_text(root)
-    if found is not None:
-        cfg = parse(found[1], source=str(found[0]))
+    if text is not None:
+        cfg = parse(text, source=source or str(root / CONFIG_FILE))
+    else:
+        found = read_text(root)
+        if found is not None:
+            cfg = parse(found[1], source=str(found[0]))
     chosen = project or cfg.project or (env.get("DOPPLER_PROJECT") or "").strip() or None
     return Config(chosen, cfg.configs, cfg.environments, cfg.names, cfg.stores, cfg.secret_name,
                   cfg.value_rule, cfg.ref_suffix, cfg.default_env, cfg.excludes)

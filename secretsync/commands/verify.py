@@ -66,6 +66,10 @@ def verify(
                                                            "core).")] = 0,
     against: Annotated[str, typer.Option(
         "--against", help="Git revision the equivalence check compares with.")] = "HEAD",
+    config_from: Annotated[str | None, typer.Option(
+        "--config-from", metavar="REV",
+        help="Read .secretsync.yaml from this git revision, not the work tree (a pull request's "
+             "target branch: the pull request cannot weaken its own gate).")] = None,
 ) -> None:
     """Is this tree safe to ship? Runs every check; exit 0 only when all pass.
 
@@ -82,7 +86,7 @@ def verify(
         only=frozenset(CheckId(c.value) for c in check or ()),
         skip=frozenset(CheckId(c.value) for c in skip or ()),
         baseline=baseline, project=project, schema_dir=schema_dir, kubectl=kubectl,
-        strict=strict, jobs=jobs, against=against,
+        strict=strict, jobs=jobs, against=against, config_from=config_from,
     )
     report = run_verify(path, opts)
     text = render(report, fmt.value)

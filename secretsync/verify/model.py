@@ -89,6 +89,27 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigSummary:
+    """What the configuration verify ran with turns off: a gate that skips checks or excludes
+    every file must say so where the verdict is read."""
+
+    source: str
+    skipped_checks: tuple[str, ...] = ()
+    excluded_files: tuple[int, int] | None = None
+    """(excluded, total) when `excludes:` is set."""
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.skipped_checks:
+            out.append(f"config skips checks: {', '.join(self.skipped_checks)}")
+        if self.excluded_files is not None:
+            n, total = self.excluded_files
+            out.append(f"config excludes every file ({n} of {total})" if n == total and total
+                       else f"config excludes {n} of {total} files")
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     root: str
     mode: str
@@ -97,6 +118,7 @@ class Report:
     strict: bool = False
     seconds: float = 0.0
     warnings: tuple[str, ...] = field(default=())
+    config: ConfigSummary | None = None
 
     def failed(self) -> tuple[CheckResult, ...]:
         bad = {Status.FAIL} | ({Status.WARN, Status.NOT_CHECKED} if self.strict else set())

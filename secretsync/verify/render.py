@@ -42,6 +42,12 @@ def table(report: Report, width: int = 120, details: bool = True) -> str:
                      if p.path and p.line else (p.path or "-"))
             console.print(printable(f"  {where}  {p.message}"), soft_wrap=True, markup=False)
             console.print(printable(f"      fix: {p.fix}"), soft_wrap=True, markup=False)
+    if report.config is not None:
+        lines = report.config.lines()
+        if lines:
+            console.print()
+        for line in lines:
+            console.print(printable(line), soft_wrap=True, markup=False)
     console.print(f"\n{len(report.results)} checks in {report.seconds:.2f}s; exit "
                   f"{0 if report.passed else 1}")
     return buf.getvalue()
@@ -71,6 +77,12 @@ def as_dict(report: Report) -> dict[str, Any]:
             for r in report.results
         ],
         "warnings": list(report.warnings),
+        "config": None if report.config is None else {
+            "source": report.config.source,
+            "skipped_checks": list(report.config.skipped_checks),
+            "excluded_files": (list(report.config.excluded_files)
+                               if report.config.excluded_files is not None else None),
+        },
     }
 
 

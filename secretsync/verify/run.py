@@ -23,6 +23,7 @@ from secretsync.verify.model import (
     ONLINE_ONLY,
     CheckId,
     CheckResult,
+    ConfigSummary,
     Problem,
     Report,
     Status,
@@ -46,6 +47,8 @@ class VerifyOptions:
     jobs: int = 0
     against: str = "HEAD"
     """The git revision the equivalence check compares with."""
+    config_from: str | None = None
+    """A git revision to read `.secretsync.yaml` from (the pull request's target branch)."""
 
 
 def _selected(opts: VerifyOptions, cfg_skip: frozenset[CheckId]) -> list[CheckId]:
@@ -90,8 +93,12 @@ def run_verify(
     if opts.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
     root = root.resolve()
-    cfg = config_mod.load(root, project=opts.project)
-    vset = settings.load(root)
+    text: str | None = None
+    source = str(root / config_mod.CONFIG_FILE)
+    if opts.config_from is not None:
+        text, source = settings.config_at(root, opts.config_from)
+    cfg = config_mod.load(root, project=opts.project, text=text, source=source)
+    vset = settings.load(root, text, source)
     rules = EnvRules(overrides=cfg.environments) if cfg.environments else EnvRules()
     selected = _selected(opts, vset.skip)
     schema_dir = opts.schema_dir or manifests.default_schema_dir()
@@ -212,7 +219,20 @@ def run_verify(
         seconds = timings.get(check, 0.0) + (shared if check is CheckId.LITERAL else 0.0)
         results.append(CheckResult(check, status, summary, kept, seconds, n_supp))
     return Report(str(root), "offline" if opts.offline else "full", tuple(results), opts.strict,
-                  time.perf_counter() - t_start, tuple(scan_result.warnings))
+                  time.perf_counter() - t_start, tuple(scan_result.warnings),
+                  _config_summary(root, cfg, vset, source if opts.config_from else
+                                  config_mod.CONFIG_FILE, scan_result.files_scanned))
+
+
+def _config_summary(root: Path, cfg: config_mod.Config, vset: settings.VerifySettings,
+                    source: str, kept: int) -> ConfigSummary:
+    excluded = None
+    if cfg.excludes:
+        from secretsync.scan import list_files
+
+        total = len(list_files([root], ScanOptions())[1])
+        excluded = (total - kept, total)
+    return ConfigSummary(source, tuple(sorted(c.value for c in vset.skip)), excluded)
 
 
 def _summary(check: CheckId, status: Status, problems: tuple[Problem, ...], note: str | None,

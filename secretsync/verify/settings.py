@@ -21,7 +21,7 @@ from ruamel.yaml.error import YAMLError
 
 from secretsync import reading
 from secretsync.config import CONFIG_FILE, read_text
-from secretsync.errors import ConfigError
+from secretsync.errors import ConfigError, UsageError
 from secretsync.verify.model import CheckId
 
 _DOPPLER_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -91,16 +91,52 @@ def parse(raw: object, source: str = CONFIG_FILE) -> VerifySettings:
     )
 
 
-def load(root: Path) -> VerifySettings:
-    found = read_text(root)  # refuses a symlink out of the tree
-    if found is None:
-        return VerifySettings()
-    path = found[0]
+def load(root: Path, text: str | None = None, source: str | None = None) -> VerifySettings:
+    """From `<root>/.secretsync.yaml`, or from `text` (the file as another revision holds it)."""
+    path = root / CONFIG_FILE
+    if text is None:
+        found = read_text(root)  # refuses a symlink out of the tree
+        if found is None:
+            return VerifySettings()
+        path, text = found
     try:
-        raw = reading.load(found[1])
+        raw = reading.load(text)
     except YAMLError:
         # config.load already reported a file it cannot read; nothing more to add here.
         return VerifySettings()
     if not isinstance(raw, Mapping):
         return VerifySettings()
-    return parse(raw.get("verify"), str(path))
+    return parse(raw.get("verify"), source or str(path))
+
+
+def config_at(root: Path, rev: str) -> tuple[str, str]:
+    """`.secretsync.yaml` as revision `rev` holds it (the target branch of a pull request, so
+    the pull request cannot weaken its own gate): (text, a label saying where it came from). A
+    revision without the file gives empty text: the defaults, which weaken nothing."""
+    import subprocess
+
+    if not rev or rev.startswith("-") or any(c in rev for c in "\0\n"):
+        raise UsageError(f"--config-from: {rev!r} is not a git revision")
+
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+        try:
+            return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                  timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UsageError(f"--config-from needs git ({type(exc).__name__})") from None
+
+    prefix = git("rev-parse", "--show-prefix")
+    if prefix.returncode != 0:
+        raise UsageError(f"--config-from: {root} is not inside a git work tree")
+    if git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
+           ).returncode != 0:
+        raise UsageError(f"--config-from: no commit {rev!r} in this repository",
+                         hint="fetch the target branch first (git fetch origin <branch>)")
+    where = f"{prefix.stdout.decode().strip()}{CONFIG_FILE}"
+    shown = git("show", f"{rev}:{where}")
+    if shown.returncode != 0:
+        return "", f"{rev} (no {CONFIG_FILE}: defaults)"
+    try:
+        return shown.stdout.decode("utf-8"), f"{rev}:{CONFIG_FILE}"
+    except UnicodeDecodeError:
+        raise ConfigError(f"{rev}:{CONFIG_FILE} is not UTF-8") from None

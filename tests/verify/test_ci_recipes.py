@@ -129,9 +129,33 @@ def test_every_command_line_is_real(argv: list[str]) -> None:
     _assert_real(argv)
 
 
+def test_pull_request_gates_read_the_config_from_the_target_branch() -> None:
+    """Issue 12 §2.9: a pull request's own .secretsync.yaml must not decide its gate."""
+    offline = [c for c in _all_commands() if c[0] == "verify" and "--offline" in c]
+    assert len(offline) == 2
+    for argv in offline:
+        assert argv[argv.index("--config-from") + 1] == "FETCH_HEAD", argv
+    wf = _github()
+    runs = [s["run"] for s in wf["jobs"]["scan"]["steps"] if "run" in s]
+    assert any(r.startswith("git fetch") and "$GITHUB_BASE_REF" in r for r in runs)
+    gl = _load(CI / "gitlab-ci.yml")["secretsync-scan"]["script"]
+    assert any(s.startswith("git fetch") and "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME" in s
+               for s in gl)
+
+
 def test_the_offline_command_lines_run(tree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """The pull-request commands, run as written on a clean tree: both exit 0."""
-    root = tree({"app/values.yaml": "image: nginx\nreplicas: 2\n"})
+    """The pull-request commands, run as written on a clean tree (a git repository whose
+    FETCH_HEAD is the target branch): both exit 0."""
+    import subprocess
+
+    root = tree({"app/values.yaml": "image: nginx\nreplicas: 2\n",
+                 ".secretsync.yaml": "project: demo\n"})
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "HOME": str(tmp_path),
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
+           "PATH": "/usr/bin:/bin"}
+    for git in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"], ["fetch", "-q", ".",
+                                                                          "HEAD"]):
+        subprocess.run(["git", "-C", str(root), *git], check=True, capture_output=True, env=env)
     baseline = root / ".secretsync-baseline.json"
     assert cli(["scan", str(root), "--no-progress", "--baseline", str(baseline),
                 "--update-baseline"]).code == 0
