@@ -52,7 +52,7 @@ class Scalar:
     column: int
     style: str
     """plain, single, double, literal, folded; `embedded` inside a block scalar; `text` from a
-    file read as lines; `comment` for the text of a YAML comment."""
+    file read as lines; `comment` for the text of a YAML comment; `key` for a mapping key."""
     doc: int = 0
     key_start: int | None = None
     """Span of the mapping key token this value belongs to (for rewrites)."""
@@ -83,6 +83,9 @@ class ParsedFile:
     documents: tuple[Document, ...]
     fallback: str | None = None
     """Why the file was read as text lines instead of YAML, if it was."""
+    keys: tuple[Scalar, ...] = ()
+    """Mapping keys that could hold a value (`<tunnel-id>.json`, `grafana.<tailnet>.ts.net`):
+    scanned like values, kept apart from `scalars` (which the rewrite and verify walk)."""
 
     def lines(self) -> list[str]:
         return self.text.split("\n")
@@ -141,6 +144,10 @@ class _Frame:
 # `&anchor` and `!tag` properties (any order, any count) before a node's token.
 _PROPERTIES = re.compile(r"(?:[&!][^\s,\[\]{}]*[ \t]+(?:\r?\n[ \t]*)?)+")
 
+# A mapping key worth scanning: long enough, and not a bare identifier (`replicaCount`).
+_KEYLIKE = re.compile(r"[.:/@\-0-9]")
+_MIN_KEY = 8
+
 # The safe loader picks ruamel.yaml.clib's C parser when it is installed.
 _YAML = YAML(typ="safe", pure=False)
 
@@ -178,6 +185,9 @@ def parse_yaml(rel: str, text: str, bom: bool = False) -> ParsedFile:
                 top.pending = ev.value
                 top.pending_span = (ev.start_mark.index, ev.end_mark.index)
                 top.expect_key = False
+                if len(ev.value) >= _MIN_KEY and _KEYLIKE.search(ev.value) and ev.anchor is None:
+                    records.append((ev.value, top.path, ev.start_mark.index, ev.end_mark.index,
+                                    "key", ev.tag, None, top))
                 continue
             if top is not None and top.is_key:
                 continue
@@ -253,8 +263,10 @@ def parse_yaml(rel: str, text: str, bom: bool = False) -> ParsedFile:
             records = []
             paths = set()
             seq_paths = set()
+    keys = [s for s in scalars if s.style == "key"]
+    scalars = [s for s in scalars if s.style != "key"]
     scalars.extend(_comments(rel, text, idx, scalars))
-    return ParsedFile(rel, text, bom, tuple(scalars), tuple(docs))
+    return ParsedFile(rel, text, bom, tuple(scalars), tuple(docs), keys=tuple(keys))
 
 
 def _finish_doc(
@@ -274,8 +286,8 @@ def _finish_doc(
     kind = root.entries.get("kind")
     api = root.entries.get("apiVersion")
     name = None
-    for value, path, *_ in records:
-        if path == ("metadata", "name"):
+    for value, path, _s, _e, style, *_ in records:
+        if path == ("metadata", "name") and style != "key":
             name = value
             break
     docs.append(Document(doc_index, kind, api, name, doc_start, doc_end,
@@ -283,7 +295,9 @@ def _finish_doc(
     for value, path, start, end, style, tag, kspan, frame in records:
         key = next((k for k in reversed(path) if isinstance(k, str)), None)
         env_name = None
-        if key == "value" and frame.kind == "map":
+        if style == "key":
+            pass  # a key names no environment variable
+        elif key == "value" and frame.kind == "map":
             n = frame.entries.get("name")
             if n is not None and ENV_NAME_RE.match(n):
                 env_name = n

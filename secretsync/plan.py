@@ -329,7 +329,7 @@ def build(
     (verify has one), so the tree is not scanned twice."""
     from secretsync.detectors import is_dev_value
     from secretsync.group import group
-    from secretsync.scan import ScanOptions, list_files, run_scan
+    from secretsync.scan import REDACTED, ScanOptions, list_files, run_scan
 
     if not cfg.project:
         raise UsageError("no Doppler project", hint="pass --project, set DOPPLER_PROJECT, or set "
@@ -398,6 +398,13 @@ def build(
             continue
         if f.style == "text":
             follow(f, "in a Helm template or a file that does not parse: replace it by hand")
+            continue
+        if f.style == "key":
+            follow(f, "in a mapping key (a key cannot reference a Secret): rename it by hand")
+            continue
+        if any(isinstance(k, str) and REDACTED in k for k in f.key_path):
+            follow(f, f"under a key that holds a secret (shown as {REDACTED}): rename that key "
+                      "by hand, then plan again")
             continue
         if not f.whole:
             follow(f, "part of a longer value: template it by hand (not rewritten by guesswork)")

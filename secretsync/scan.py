@@ -124,7 +124,7 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector],
     lines = pf.text.split("\n")
     # One finding per span of the file: the most specific detector and context win.
     best: dict[tuple[int, int], tuple[int, Finding]] = {}
-    for s in pf.scalars:
+    for s in (*pf.scalars, *pf.keys):
         value = s.value
         if skip_value(value) or skip_context(s.ctx):
             continue
@@ -148,7 +148,8 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector],
             b = a + len(secret)
             line, col = idx.pos(a)
             eline, ecol = idx.pos(b)
-            whole = h.start == 0 and h.end == len(value) and s.style not in ("embedded", "comment")
+            whole = (h.start == 0 and h.end == len(value)
+                     and s.style not in ("embedded", "comment", "key"))
             rank = (0 if h.detector in _GENERIC_IDS else 2) + (1 if s.style == "embedded" else 0)
             f = Finding(
                 path=src.rel, line=line, column=col, end_line=eline, end_column=ecol,
@@ -407,7 +408,7 @@ def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]
     for pos, value in sorted(spots):
         first = known.first[value]
         # The innermost scalar holding the spot gives the context.
-        holders = [s for s in pf.scalars if s.start <= pos < s.end]
+        holders = [s for s in (*pf.scalars, *pf.keys) if s.start <= pos < s.end]
         s = min(holders, key=lambda h: h.end - h.start) if holders else None
         if s is not None and skip_context(s.ctx):
             continue
@@ -424,7 +425,7 @@ def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]
             path=src.rel, line=line, column=col, end_line=eline, end_column=ecol,
             start=pos, end=pos + len(value), key_path=key_path, detector=first.detector,
             value=value, style=s.style if s else "text",
-            whole=bool(s and s.value == value and s.style not in ("embedded", "comment")),
+            whole=bool(s and s.value == value and s.style not in ("embedded", "comment", "key")),
             env_name=s.ctx.env_name if s else None, kind=s.ctx.kind if s else None,
             doc=s.doc if s else 0, context=(s.ctx.key or "") if s else "",
             message=f"the same value as the {first.detector} at {first.path}:{first.line}",
@@ -439,6 +440,42 @@ def _positions(text: str, value: str) -> Iterator[int]:
     while pos >= 0:
         yield pos
         pos = text.find(value, pos + 1)
+
+
+REDACTED = "REDACTED"
+_MIN_REDACTED = 6
+
+
+def redact_key_paths(findings: Sequence[Finding]) -> list[Finding]:
+    """A key path (or a text line's key) that holds a found value would carry it into every
+    output, baseline and Doppler name: there the value reads REDACTED, and the fingerprint is
+    taken from the redacted place (a hash of the raw one would let anyone test guesses)."""
+    values = sorted({f.value for f in findings if len(f.value) >= _MIN_REDACTED}, key=len,
+                    reverse=True)
+    if not values:
+        return list(findings)
+    pattern = re.compile("|".join(map(re.escape, values)))
+    memo: dict[str, str] = {}
+
+    def clean(k: str) -> str:
+        if k not in memo:
+            memo[k] = pattern.sub(REDACTED, k)
+        return memo[k]
+
+    out: list[Finding] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for f in findings:
+        kp = tuple(clean(k) if isinstance(k, str) else k for k in f.key_path)
+        context = clean(f.context)
+        if kp == f.key_path and context == f.context:
+            out.append(f)
+            continue
+        place = f"{dotted(kp) or '~' + context}#redacted"
+        n = seen.get((f.path, place, f.detector), 0)
+        seen[(f.path, place, f.detector)] = n + 1
+        out.append(replace(f, key_path=kp, context=context,
+                           fingerprint=location_fingerprint(f.path, place, f.detector, n)))
+    return out
 
 
 def list_files(
@@ -504,7 +541,7 @@ def run_scan(
             f, fingerprint=location_fingerprint(f.path, f.fingerprint, "env-leak", 0))
         for f in resolved
     ]
-    all_findings, all_secrets = group(resolved, is_dev_value)
+    all_findings, all_secrets = group(redact_key_paths(resolved), is_dev_value)
     kept = all_findings
     baselined = 0
     if baseline is not None:

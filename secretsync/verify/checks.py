@@ -65,6 +65,8 @@ def _literal_fix(f: Finding) -> str:
         how = "delete the comment"
     elif f.style == "text":
         how = "it is in a Helm template or a file that does not parse: replace it by hand"
+    elif f.style == "key":
+        how = "it is a mapping key, which cannot reference a Secret: rename it by hand"
     elif not f.whole:
         how = "it is part of a longer value: template it by hand"
     else:
