@@ -59,7 +59,15 @@ def run(
         baseline_mod.save(bl.updated(everything), baseline_path)
         print(f"baseline: recorded {len(everything)} findings in {baseline_path}", file=sys.stderr)
         return EXIT_OK
-    text = formats.get(fmt)(result)
+    if fmt == "table" and output is None:
+        import shutil
+
+        from secretsync.formats import table
+
+        # The terminal's width (COLUMNS when set), not a fixed one.
+        text = table.render(result, width=max(60, shutil.get_terminal_size((160, 24)).columns))
+    else:
+        text = formats.get(fmt)(result)
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:
