@@ -50,6 +50,22 @@ class Context:
     baseline: Baseline | None = field(repr=False)
     schema_dir: Path | None = None
     kubectl: str | None = None
+    _plan: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def plan(self) -> Any:
+        """The plan recomputed from this tree (once): the one source of the follow-ups verify
+        reports and of its advice for values still in the tree. A `SecretsyncError` when the
+        tree cannot be planned."""
+        if not self._plan:
+            from secretsync.plan import build as build_plan
+
+            cfg = self.cfg if self.cfg.project else replace(self.cfg, project="verify-offline")
+            try:
+                self._plan.append(build_plan(self.root, cfg, None, schema_dir=self.schema_dir,
+                                             scanned=self.scan).plan)
+            except SecretsyncError as exc:
+                self._plan.append(exc)
+        return self._plan[0]
 
     def findings(self, leak: bool) -> list[Finding]:
         """Env-leak findings (or all others) the baseline does not accept."""
@@ -58,8 +74,11 @@ class Context:
 
 
 # -- literal -----------------------------------------------------------------------------------
-def _literal_fix(f: Finding) -> str:
-    if f.style in _BLOCK:
+def _literal_fix(f: Finding, planned: dict[tuple[str, int, int], str]) -> str:
+    if (f.path, f.line, f.column) in planned:
+        # What plan (and so apply) does with it: pushed but left for a human, never "run apply".
+        how = planned[(f.path, f.line, f.column)]
+    elif f.style in _BLOCK:
         how = "it sits in a block scalar, which apply does not rewrite: template it by hand"
     elif f.style == "comment":
         how = "delete the comment"
@@ -78,10 +97,21 @@ def _literal_fix(f: Finding) -> str:
 
 
 def literal(ctx: Context) -> list[Problem]:
+    found = ctx.findings(leak=False)
+    planned: dict[tuple[str, int, int], str] = {}
+    if found:
+        plan = ctx.plan()
+        if not isinstance(plan, SecretsyncError):
+            # Only places plan does not rewrite: a rewritten value's note about its consumers
+            # ("no template in the tree reads ...") is not the advice for the value itself.
+            edited = {(e.path, e.line) for e in plan.edits}
+            planned = {(fu.path, fu.line, fu.column): fu.reason for fu in plan.followups
+                       if (fu.path, fu.line) not in edited
+                       and not fu.reason.startswith("no template in the tree reads")}
     return [
         Problem(f"{f.detector} value at {f.key_path_dotted or 'line ' + str(f.line)}",
-                _literal_fix(f), f.path, f.line, f.column, subject=f.fingerprint)
-        for f in ctx.findings(leak=False)
+                _literal_fix(f, planned), f.path, f.line, f.column, subject=f.fingerprint)
+        for f in found
     ]
 
 
@@ -368,19 +398,14 @@ def build(ctx: Context, values: Iterable[str]) -> tuple[list[Problem], list[str]
 def follow_up(ctx: Context) -> list[Problem]:
     """What apply leaves for a human, recomputed from the tree: the plan's follow-ups for values
     still in it, and templates that still read a value apply turned into a *SecretRef."""
-    from secretsync.plan import build as build_plan
-
-    cfg = ctx.cfg if ctx.cfg.project else replace(ctx.cfg, project="verify-offline")
     out: list[Problem] = []
-    try:
-        plan = build_plan(ctx.root, cfg, None, schema_dir=ctx.schema_dir, scanned=ctx.scan).plan
-    except SecretsyncError as exc:
+    plan = ctx.plan()
+    if isinstance(plan, SecretsyncError):
+        exc = plan
         return [Problem(f"cannot recompute the plan's follow-ups: {exc.message}",
                         "run `secretsync plan` and fix what it reports", None,
                         subject="plan")]
     for f in plan.followups:
-        if f.reason.startswith("no template in the tree reads"):
-            continue  # not checkable after the rewrite; plan shows it before apply
         where = f" [{f.key_path}]" if f.key_path else ""
         what, _, todo = f.reason.partition(": ")
         out.append(Problem(f"{what}{where}", todo or "see `secretsync plan`",
@@ -416,6 +441,8 @@ def _template_consumers(ctx: Context) -> list[Problem]:
         expr = ".Values." + ".".join([*(str(k) for k in base), original])
         pattern = re.compile(re.escape(expr) + r"(?![\w.])")
         now = dotted((*base, r.via)) or r.via
+        reads_now = re.compile(re.escape(f".Values.{now}") + r"(?![\w.])")
+        read = False
         for t in _templates(idx.rels, chart):
             if t not in texts:
                 try:
@@ -423,7 +450,9 @@ def _template_consumers(ctx: Context) -> list[Problem]:
                 except (OSError, UnicodeDecodeError):
                     texts[t] = ""
             text = texts[t]
+            read = read or bool(reads_now.search(text))
             for m in pattern.finditer(text):
+                read = True
                 line = text.count("\n", 0, m.start()) + 1
                 col = m.start() - text.rfind("\n", 0, m.start())
                 out.append(Problem(
@@ -432,6 +461,13 @@ def _template_consumers(ctx: Context) -> list[Problem]:
                     "make the template read the Secret (e.g. valueFrom.secretKeyRef with "
                     f"{now}.name and .key), then the follow-up is done",
                     t, line, col, subject=f"{expr}"))
+        if not read:
+            # The plan's "no template reads" follow-up, still open after apply: the chart
+            # that consumes the value lives outside the tree and must read the reference.
+            out.append(Problem(f"no template in the tree reads {expr} [{r.key_path}]",
+                               f"make the chart that consumes it read {now} (Secret "
+                               f"{r.secret})", r.path, r.line, r.column,
+                               subject=f"{r.key_path}:no template"))
     return out
 
 
