@@ -37,6 +37,43 @@ app = typer.Typer(
 _state = {"verbose": False}
 
 
+def _help_types() -> None:
+    """typer's help labels a flag `<bool>` and a repeatable value `<list[Path]>`: a flag takes
+    no value, so it gets no label, and a list reads `<path>...`."""
+    import re
+
+    from typer import core
+
+    def relabel(shown: str | None) -> str | None:
+        m = re.fullmatch(r"<list\[(.+)\]>(?:\.\.\.)?", shown or "")
+        return f"<{m.group(1).lower()}>..." if m else shown
+
+    option, argument = core.TyperOption.display_type_rich, core.TyperArgument.display_type_rich
+
+    def option_type(self: core.TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag or self.count else relabel(option(self, ctx))
+
+    def argument_type(self: core.TyperArgument, ctx: typer.Context) -> str | None:
+        return relabel(argument(self, ctx))
+
+    core.TyperOption.display_type_rich = option_type  # type: ignore[method-assign,assignment]
+    core.TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign,assignment]
+
+
+_help_types()
+
+_GLOBAL_FLAGS = ("-v", "--verbose")
+
+
+def _global_flags_first(argv: list[str]) -> list[str]:
+    """`-v` works after the subcommand too (`secretsync scan -v .`): global flags move to the
+    front, up to a `--` (after which everything is an argument)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in _GLOBAL_FLAGS]
+    rest = [a for a in argv[:end] if a not in _GLOBAL_FLAGS]
+    return [*flags, *rest, *argv[end:]]
+
+
 class Format(StrEnum):
     table = "table"
     json = "json"
@@ -112,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def run_cli(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code; every failure is mapped, none escapes raw."""
+    argv = _global_flags_first(list(sys.argv[1:] if argv is None else argv))
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="secretsync")
         if isinstance(rv, int):

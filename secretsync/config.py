@@ -122,6 +122,10 @@ def parse(text: str, *, source: str = CONFIG_FILE) -> Config:
     unknown = sorted(str(k) for k in raw if k not in known)
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s): {', '.join(unknown)}")
+    version = raw.get("version", 1)
+    if type(version) is not int or version != 1:
+        raise ConfigError(f"{source}: version must be 1 (the only version this secretsync "
+                          "reads)")
     project = raw.get("project")
     if project is not None and not isinstance(project, str):
         raise ConfigError(f"{source}: project must be a string")

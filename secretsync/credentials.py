@@ -28,18 +28,29 @@ class Token:
         return f"<Doppler token from {self.source}>"
 
 
-def get_token(env: Mapping[str, str] | None = None) -> Token:
-    """The token from `DOPPLER_TOKEN`, else the keyring; `CredentialsError` when neither has one."""
+def get_token(env: Mapping[str, str] | None = None, *, offline: str | None = None) -> Token:
+    """The token from `DOPPLER_TOKEN`, else the keyring; `CredentialsError` when neither has one.
+    `offline`: the command's way to run without Doppler, named in the hint."""
     env = os.environ if env is None else env
     from_env = (env.get(ENV_VAR) or "").strip()
     if from_env:
         return Token(from_env, "env")
-    stored = _keyring_call("read the token from", "get_password")
+    try:
+        stored = _keyring_call("read the token from", "get_password")
+        no_keyring = None
+    except CredentialsError:
+        stored, no_keyring = None, "no OS keyring is available"
     if stored and stored.strip():
         return Token(stored.strip(), "keyring")
+    # What is missing comes first; the keyring's failure is a detail, not the headline.
+    hint = ("set DOPPLER_TOKEN (for example from your CI's secret store)" if no_keyring else
+            "run `secretsync auth login`, or set DOPPLER_TOKEN")
+    if offline:
+        hint += f"; or run {offline} to work without Doppler"
     raise CredentialsError(
-        "no Doppler token: DOPPLER_TOKEN is not set and the keyring holds none",
-        hint="run `secretsync auth login`, or set DOPPLER_TOKEN",
+        "no Doppler token: DOPPLER_TOKEN is not set and "
+        + (no_keyring or "the keyring holds none"),
+        hint=hint,
     )
 
 

@@ -95,7 +95,8 @@ def push_one(
     config: Annotated[str, typer.Option("--config", "-c", help="Doppler config, e.g. prd.")],
     project: Annotated[
         str | None,
-        typer.Option("--project", "-p", help="Doppler project (default: $DOPPLER_PROJECT)."),
+        typer.Option("--project", "-p", help="Doppler project (default: .secretsync.yaml in "
+                     "the current directory, then $DOPPLER_PROJECT)."),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a different existing value.")
@@ -105,14 +106,19 @@ def push_one(
     ] = False,
 ) -> None:
     """Push ONE secret whose value comes from stdin (e.g. a production value for an env leak)."""
+    from pathlib import Path
+
+    from secretsync.config import load
     from secretsync.credentials import get_token
     from secretsync.doppler.client import DopplerClient
     from secretsync.doppler.interface import Action, ConfigRef, is_valid_secret_name
     from secretsync.push import push
 
-    project = project or os.environ.get("DOPPLER_PROJECT") or None
+    # The same precedence as plan and apply, whose hints print this command to run in the tree.
+    project = load(Path.cwd(), project=project).project
     if not project:
-        raise UsageError("no Doppler project", hint="pass --project or set DOPPLER_PROJECT")
+        raise UsageError("no Doppler project", hint="pass --project, set project in "
+                         ".secretsync.yaml, or set DOPPLER_PROJECT")
     if not is_valid_secret_name(set_name):
         raise UsageError(
             f"{set_name!r} is not a valid Doppler secret name",

@@ -33,14 +33,16 @@ def register(app: typer.Typer) -> None:
 
 
 @contextlib.contextmanager
-def _doppler(offline: bool) -> Iterator[DopplerAPI | None]:
+def _doppler(offline: bool, command: str | None = None) -> Iterator[DopplerAPI | None]:
+    """A client, or None with --offline; `command`: one that has --offline (for the hint)."""
     if offline:
         yield None
         return
     from secretsync.credentials import get_token
     from secretsync.doppler.client import DopplerClient
 
-    with DopplerClient(get_token().value) as client:
+    hint = f"`secretsync {command} --offline`" if command else None
+    with DopplerClient(get_token(offline=hint).value) as client:
         yield client
 
 
@@ -132,7 +134,7 @@ def plan(
 
     root = _root(path)
     cfg = load(root, project=project)
-    with _doppler(offline) as api:
+    with _doppler(offline, "plan") as api:
         built = build(root, cfg, api)
     _print_plan(built.plan)
     if output is not None:
@@ -148,8 +150,9 @@ def _print_report(r: ApplyReport, verb: str) -> None:
     if r.dry_run:
         for line in r.diff.splitlines():
             say(line)
-        say()
-        say("Doppler actions (dry run):")
+        if r.actions:
+            say()
+            say("Doppler actions (dry run):")
     for a in r.actions:
         say(f"  {a.action.value:<10} {a.ref}  {a.name}")
     if not r.dry_run:
@@ -160,7 +163,8 @@ def _print_report(r: ApplyReport, verb: str) -> None:
         say(f"needs a value: {s.name} in {s.config} (env leak); set it with "
                    f"`secretsync push --set {s.name} --config {s.config}`", err=True)
     if r.plan.followups:
-        say(f"{len(r.plan.followups)} manual follow-up(s): see `secretsync plan`", err=True)
+        say(f"{len(r.plan.followups)} manual follow-up(s): see `secretsync verify --offline "
+            "--check follow-up`", err=True)
     _print_equivalence(r)
 
 
@@ -228,7 +232,7 @@ def rewrite(
 
     root = _root(path)
     cfg = load(root, project=project)
-    with _doppler(offline) as api:
+    with _doppler(offline, "rewrite") as api:
         report = run_apply(root, cfg, api, dry_run=dry_run, push_values=False)
     _print_report(report, "rewritten")
     raise typer.Exit(EXIT_OK)

@@ -41,7 +41,7 @@ def default_factory() -> Iterator[ApiFactory]:
 
         def factory(ref: ConfigRef) -> DopplerAPI:
             own = (os.environ.get(token_env_var(ref.config)) or "").strip()
-            token = own or get_token().value
+            token = own or get_token(offline="`secretsync verify --offline`").value
             if token not in clients:
                 clients[token] = stack.enter_context(DopplerClient(token))
             return clients[token]
