@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from secretsync import reading
 from secretsync.walk import KUSTOMIZATION_NAMES
 
 FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
@@ -55,7 +54,7 @@ def join(d: str, rel: str) -> str:
 def load_docs(text: str) -> list[Any]:
     """Every document (None for empty ones, so indexes match the event parser's)."""
     try:
-        return list(YAML(typ="safe").load_all(text))
+        return reading.load_all(text)  # the scan's size, depth and alias limits
     except Exception:  # a file that is not YAML (or odd YAML) deploys nothing we can model
         return []
 
@@ -223,7 +222,7 @@ class _Builder:
     def docs(self, rel: str) -> list[Any]:
         if rel not in self.g.docs:
             try:
-                text = (self.g.root / rel).read_text(encoding="utf-8-sig")
+                text = reading.read_text(self.g.root / rel, root=self.g.root)
             except (OSError, UnicodeDecodeError):
                 text = ""
             self.g.docs[rel] = load_docs(text) if text else []
@@ -331,7 +330,7 @@ class _Builder:
             base = "/".join(parts[:i]) or "."
             cdir = "/".join(parts[: i + 2])
             try:
-                head = (self.g.root / rel).read_bytes()
+                head = reading.read_bytes(self.g.root / rel, root=self.g.root)
             except OSError:
                 continue
             if b"kustomize.toolkit.fluxcd.io" in head:
