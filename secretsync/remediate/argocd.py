@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ruamel.yaml import YAML
+from secretsync import reading
 
 ARGO_API = "argoproj.io/"
 APP_KINDS = ("Application", "ApplicationSet")
@@ -206,7 +206,7 @@ def _dotted(path: Sequence[object]) -> str:
 
 def _load(text: str) -> list[Any]:
     try:
-        return [d for d in YAML(typ="safe", pure=True).load_all(text)]
+        return reading.load_all(text)  # the scan's size, depth and alias limits
     except Exception:  # a template that does not parse even tokenized: nothing to model
         return []
 
@@ -224,10 +224,7 @@ class _Builder:
 
     def text(self, rel: str) -> str:
         try:
-            path = self.root / rel
-            if path.stat().st_size > _MAX_BYTES:
-                return ""
-            return path.read_text(encoding="utf-8-sig")
+            return reading.read_text(self.root / rel, root=self.root, max_bytes=_MAX_BYTES)
         except (OSError, UnicodeDecodeError):
             return ""
 
@@ -576,7 +573,7 @@ def _chart_template_reads(g: ArgoGraph, root: Path, rels: Sequence[str], chart: 
         if not rel.startswith(prefix):
             continue
         try:
-            text = (root / rel).read_text(encoding="utf-8-sig")
+            text = reading.read_text(root / rel, root=root)
         except (OSError, UnicodeDecodeError):
             continue
         out.extend((rel, text.count("\n", 0, m.start()) + 1) for m in _VALUES_REF.finditer(text)
