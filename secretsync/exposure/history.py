@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from secretsync import workers as lifetime
 from secretsync.exposure import git
 from secretsync.exposure.delta import Gates, Scanned, scan_versions
 from secretsync.exposure.rotation import Rotation, classify
@@ -177,7 +178,9 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield None
         return
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+    # Workers hold values from the history: they die with this process, SIGKILL included.
+    with ProcessPoolExecutor(workers, mp_context=ctx,
+                             initializer=lifetime.initializer(_worker_init)) as pool:
         pool.submit(os.getpid).result()  # with fork, every worker starts on the first task
         yield pool
 

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .helpers import Planted
 
 
@@ -36,10 +38,19 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["scan", "exposure"])
+def test_workers_exit_when_the_scan_is_killed(tmp_path: Path, command: str) -> None:
     root = Planted().tree(tmp_path / "tree", charts=200)
-    proc = subprocess.Popen([sys.executable, "-m", "secretsync", "scan", "--no-progress",
-                             "-j", "2", "-f", "json", str(root)],
+    argv = ["scan", "--no-progress", "-j", "2", "-f", "json", str(root)]
+    if command == "exposure":  # the history scan has its own pool of workers
+        env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
+               "HOME": str(tmp_path), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for git in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "tree"]):
+            subprocess.run(["git", "-C", str(root), *git], check=True, capture_output=True,
+                           env=env)
+        argv = ["exposure", "--offline", "-j", "2", "-f", "json", str(root)]
+    proc = subprocess.Popen([sys.executable, "-m", "secretsync", *argv],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: set[int] = set()
     deadline = time.monotonic() + 60
