@@ -22,6 +22,8 @@ def _tree(tmp_path: Path) -> Path:
     chart = root / _HOSTILE_DIR
     chart.mkdir()
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: evil\nversion: 0.1.0\n")
+    for env in ("dev", "prd"):  # one store per environment, as plan asks of a chart
+        (chart / f"values-{env}.yaml").write_text("replicaCount: 1\n")
     (chart / "values.yaml").write_text(
         f'"{_HOSTILE_KEY}":\n  botToken: {p.bot_token}\n'
         f'"{_HOSTILE_KEY}2":\n  note: "see {p.bot_token} # here"\n')
