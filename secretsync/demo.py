@@ -88,8 +88,9 @@ def _lines_with(*marks: str) -> Callable[[str], list[str]]:
 def _verify_summary(report: Path) -> Callable[[str], list[str]]:
     def summary(_: str) -> list[str]:
         doc = json.loads(report.read_text(encoding="utf-8"))
-        lines = [f"{c['status']:5} {c['id']:15} {c['summary']}" for c in doc["checks"]]
+        lines: list[str] = []
         for c in doc["checks"]:
+            lines.append(f"{c['status']:5} {c['id']:15} {c['summary']}")
             if c["status"].lower() == "fail":
                 lines += [f"      {p['path']}:{p['line']}  {p['message']}"
                           for p in c["problems"][:2]]

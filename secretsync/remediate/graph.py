@@ -1,7 +1,7 @@
 """The deploy graph: who deploys each file of the tree, into which cluster and namespace.
 
 Computed once per run (plan, apply and verify share it). It models what Flux and kustomize do
-(see ../shared/gitops/INJECTION.md, §2 and §6):
+(Flux kustomize-controller docs, "Generating a kustomization.yaml file" and postBuild):
 
 - a plain kustomization deploys its `resources` (files and directories), `components`, and its
   `patches` / `patchesStrategicMerge` files as patches; the outermost `namespace:` wins;

@@ -2,7 +2,7 @@
 Doppler's values put back as Flux and ESO would, and report every object whose effective
 configuration differs, by kind/namespace/name and field path. Never a value.
 
-What is modelled (../shared/gitops/INJECTION.md):
+What is modelled (as the Flux helm-controller, kustomize-controller and ESO docs describe it):
 - Flux Kustomizations from the `clusters/<env>` bootstrap: `kubectl kustomize` where a
   kustomization file exists, else Flux's generated kustomization (every .yaml/.yml below the path,
   a sub-directory with its own kustomization built whole);
