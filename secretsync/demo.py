@@ -7,8 +7,8 @@ scan -> plan -> apply -> apply again (a no-op) -> accept the leftovers in a base
 (fails: production has no Auth0 domain of its own) -> push --set -> verify (passes). Each step
 prints a few lines of what happened; `--verbose` prints everything each command prints. A step
 that ends unexpectedly prints its own output and stops the tour. Exit 0 when every step ended as
-expected. The copy lives in a temporary directory that is removed on every exit path (or in
-DIR with --keep).
+expected. The copy lives in a temporary directory that is removed on every exit path but
+SIGKILL (or in DIR with --keep).
 """
 
 from __future__ import annotations
