@@ -153,11 +153,9 @@ def _tour(src: Path, work: Path, verbose: bool) -> int:
     if tree.exists():
         shutil.rmtree(tree)
     shutil.copytree(src, tree, ignore=shutil.ignore_patterns("expected", "ci", "*.md"))
-    with DopplerTestServer() as srv:
+    with DopplerTestServer() as srv, _environ(DOPPLER_API_HOST=srv.url, DOPPLER_PROJECT=PROJECT,
+                                              DOPPLER_TOKEN=srv.issue_token("personal")):
         srv.add_project(PROJECT)
-        os.environ["DOPPLER_API_HOST"] = srv.url
-        os.environ["DOPPLER_TOKEN"] = srv.issue_token("personal")
-        os.environ["DOPPLER_PROJECT"] = PROJECT
         print(f"secretsync demo: the whole loop on a copy of examples/ ({tree}),\n"
               f"against an embedded Doppler-compatible server at {srv.url} (project {PROJECT}).")
         if not _seed_existing(srv, tree, work, verbose):
@@ -194,6 +192,22 @@ def _seed_existing(srv: Any, tree: Path, work: Path, verbose: bool) -> bool:
             if (config, name) not in planned:
                 srv.set_secret(PROJECT, config, name, f"existing-{name.lower()}")
     return True
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """Point the CLI at the embedded server for the tour only: a caller's own Doppler settings
+    (and the process that runs the demo in-process, such as a test) get theirs back after."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @contextlib.contextmanager

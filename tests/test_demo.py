@@ -55,11 +55,13 @@ def test_a_failing_step_prints_its_error_and_cleans_up(
                                     lambda out: [])]
 
     monkeypatch.setattr(demo, "_steps", broken)
+    before = os.environ.get("DOPPLER_API_HOST")
     assert demo.main([str(REPO / "examples")]) == 1
     out = capsys.readouterr().out
     assert "exit 2, expected 0: the tour stops here" in out
     assert "error:" in out and "no-such-dir" in out
     assert list(tmp_path.iterdir()) == []
+    assert os.environ.get("DOPPLER_API_HOST") == before, "the tour leaked its server's address"
 
 
 def test_sigterm_removes_the_copy(tmp_path: Path) -> None:
