@@ -6,8 +6,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from secretsync.environments import EnvRules, path_env
 from secretsync.models import Finding, SecretGroup
 
+ENV_LEAK = "env-leak"
 NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Keys that say nothing about what a value is.
 _VAGUE = frozenset({
@@ -74,10 +76,31 @@ def suggest_name(f: Finding, overrides: Mapping[str, str] | None = None) -> str:
     return name_candidates(f, overrides)[0]
 
 
+def leak_envs(findings: Sequence[Finding], dev_value: bool,
+              rules: EnvRules | None = None) -> set[str]:
+    """The environments a value reaches only as an env leak: never pushed there (the config
+    needs its own value). A dev-looking value reaches a non-dev environment legitimately only
+    from a file named for it; inherited or env-less places never put it there (seed 2.2)."""
+    rules = rules or EnvRules()
+    leak = {e for f in findings if f.detector == ENV_LEAK for e in f.environments}
+    if dev_value:
+        explicit = {path_env(f.path, rules) for f in findings}
+        leak |= {e for f in findings for e in f.environments
+                 if e not in rules.dev_envs and e not in explicit}
+    return leak
+
+
+def pushed_envs(g: SecretGroup, rules: EnvRules | None = None) -> tuple[str, ...]:
+    """The environments whose config gets this group's value."""
+    leak = leak_envs(g.findings, g.dev_value, rules)
+    return tuple(e for e in g.environments if e not in leak)
+
+
 def group(
     findings: Sequence[Finding],
     is_dev: Callable[[str, str], bool],
     overrides: Mapping[str, str] | None = None,
+    rules: EnvRules | None = None,
 ) -> tuple[list[Finding], list[SecretGroup]]:
     """Findings with `suggested_name` and `secret_id` set, and the secret groups."""
     by_value: dict[str, list[Finding]] = {}
@@ -97,20 +120,23 @@ def group(
         groups.append(SecretGroup(gid, best[0], detector, envs, tuple(fs),
                                   is_dev(detector, value)))
     # Two different values under one name in one environment would collide in Doppler: the
-    # later one takes a longer name from its key path, or else a number.
+    # later one takes a longer name from its key path, or else a number. An environment a value
+    # only leaks into is not taken: that config needs another value, and the same role's value
+    # that the environment names itself (prd's own tenant) is that value, under the same name.
     taken: dict[tuple[str, str], str] = {}
     final: list[SecretGroup] = []
     for g in groups:
+        envs = pushed_envs(g, rules)
 
-        def free(name: str, g: SecretGroup = g) -> bool:
-            return all(taken.get((name, e), g.id) == g.id for e in g.environments)
+        def free(name: str, g: SecretGroup = g, envs: tuple[str, ...] = envs) -> bool:
+            return all(taken.get((name, e), g.id) == g.id for e in envs)
 
         name = next((c for c in candidates[g.id] if free(c)), "")
         n = 1
         while not name:
             n += 1
             name = f"{g.name}_{n}" if free(f"{g.name}_{n}") else ""
-        for e in g.environments:
+        for e in envs:
             taken[(name, e)] = g.id
         final.append(replace(g, name=name))
     def order(f: Finding) -> tuple[str, int, str]:

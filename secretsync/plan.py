@@ -27,6 +27,7 @@ from secretsync.documents import ParsedFile, Scalar
 from secretsync.doppler.interface import ConfigRef, DopplerAPI
 from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
+from secretsync.group import leak_envs, pushed_envs
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
 from secretsync.remediate import argo_recipe, argocd
 from secretsync.remediate.names import known_names
@@ -342,7 +343,7 @@ def build(
     result = scanned if scanned is not None else run_scan([root], opts)[0]
     findings = list(result.findings)
     if cfg.names:
-        findings, groups = group(findings, is_dev_value, cfg.names)
+        findings, groups = group(findings, is_dev_value, cfg.names, rules)
     else:
         groups = list(result.secrets)
     _, files, _ = list_files([root], opts)
@@ -619,17 +620,18 @@ def _renamed(findings: Sequence[Finding], groups: Sequence[SecretGroup],
               if v != next((g.name for g in groups if g.id == k), v)}
     if not rename:
         return list(findings), list(groups)
+    envs = {g.id: pushed_envs(g) for g in groups}
     taken = {(rename.get(g.id, g.name), e) for g in groups if g.id in rename
-             for e in g.environments}
+             for e in envs[g.id]}
     final: dict[str, str] = {}
     for g in groups:
         name = rename.get(g.id, g.name)
         if g.id not in rename:
             k = 1
-            while any((name, e) in taken for e in g.environments):
+            while any((name, e) in taken for e in envs[g.id]):
                 k += 1
                 name = f"{g.name}_{k}"
-            taken.update((name, e) for e in g.environments)
+            taken.update((name, e) for e in envs[g.id])
         final[g.id] = name
     new_findings = [replace(f, suggested_name=final.get(f.secret_id, f.suggested_name))
                     for f in findings]
@@ -977,12 +979,7 @@ def _secrets(
     rows: list[tuple[str, str, str, str, SecretGroup]] = []  # env, config, name, status, group
     rules = EnvRules(overrides=cfg.environments) if cfg.environments else EnvRules()
     for g in groups:
-        leak = {e for f in g.findings if f.detector == ENV_LEAK for e in f.environments}
-        if g.dev_value:
-            # A dev-looking value reaches a non-dev environment only from a file named for it;
-            # inherited or env-less places never put it into production (seed 2.2).
-            explicit = {path_env(f.path, rules) for f in g.findings}
-            leak |= {e for e in g.environments if e not in rules.dev_envs and e not in explicit}
+        leak = leak_envs(g.findings, g.dev_value, rules)
         for env in sorted(set(g.environments) | leak):
             config = cfg.config_for(env)
             if env in leak:
@@ -1004,11 +1001,15 @@ def _secrets(
             have = api.get_values(cfg.project, config, sorted(names))
             for n in have:
                 status[(config, n)] = "provided"
+    # The tree itself gives a leaking name its value when the environment names its own value
+    # of that role (prd's tenant in a prd patch): the leak's replacement, pushed by that row.
+    own = {(config, name) for _, config, name, st, _g in rows if st == "push"}
     out = []
     for env, config, name, st, g in rows:
         if st == "push" and (config, name) in status:
             st = status[(config, name)]
-        elif st == "needs-value" and status.get((config, name)) == "provided":
+        elif st == "needs-value" and (status.get((config, name)) == "provided"
+                                      or (config, name) in own):
             st = "provided"
         places = tuple(sorted({f"{f.path}:{f.line}" for f in g.findings if f.detector != ENV_LEAK}))
         fps = tuple(sorted({f.fingerprint for f in g.findings if f.fingerprint}))

@@ -97,6 +97,9 @@ def _print_plan(p: Plan) -> None:
         if s.status == "needs-value":
             say(f"               env leak: set it with `secretsync push --set {s.name} "
                        f"--config {s.config}` (value on stdin)")
+        elif s.status == "provided":
+            say("               env leak: replaced by the config's own value (in Doppler, or "
+                "pushed by this plan)")
     say()
     say(f"Edits ({len(p.edits)}):")
     for e in p.edits:

@@ -6,12 +6,20 @@ that an ExternalSecret in the tree already produces keeps that ExternalSecret's 
     manifests/credentials/...: ExternalSecret operator-oauth (ns tailscale)
         client_id <- remoteRef.key TAILSCALE_OAUTH_CLIENT_ID      => TAILSCALE_OAUTH_CLIENT_ID
 
+A value a recipe renders into a templated key keeps the name too, when the tree's ExternalSecret
+renders that key with the same template (the literal text around each `{{ .x }}` the same):
+
+    recipe cloudflare-tunnel: credentials.json = '{"AccountTag":"{{ .cloudflare.account }}",...}'
+    ExternalSecret cloudflare-tunnel-credentials:  '{"AccountTag":"{{ .accountTag }}",...}'
+        accountTag <- remoteRef.key CLOUDFLARE_ACCOUNT_ID      => CLOUDFLARE_ACCOUNT_ID
+
 Consumers come from the Argo CD graph: a values file an Application reads, and app-of-apps
 values read into an Application's Helm values. Nothing here reads a value.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +54,45 @@ def produced(root: Path, rels: Sequence[str]) -> dict[tuple[str | None, str], di
     return out
 
 
+_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+_FIELD = re.compile(r"\.([A-Za-z_][\w.]*)")
+
+
+def templated(root: Path, rels: Sequence[str]) -> dict[tuple[str | None, str], dict[str, str]]:
+    """(namespace, Secret name) -> {Secret key: ESO template} of every ExternalSecret."""
+    out: dict[tuple[str | None, str], dict[str, str]] = {}
+    for _, doc in manifests.iter_documents(root, rels, "ExternalSecret"):
+        meta = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else {}
+        spec = doc.get("spec") if isinstance(doc.get("spec"), Mapping) else {}
+        assert isinstance(meta, Mapping) and isinstance(spec, Mapping)
+        target = spec.get("target") if isinstance(spec.get("target"), Mapping) else {}
+        assert isinstance(target, Mapping)
+        tpl = target.get("template") if isinstance(target.get("template"), Mapping) else {}
+        assert isinstance(tpl, Mapping)
+        data = tpl.get("data")
+        name = target.get("name") or meta.get("name")
+        if doc.get("kind") != "ExternalSecret" or not isinstance(name, str) \
+                or not isinstance(data, Mapping):
+            continue
+        ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
+        out.setdefault((ns, name), {}).update(
+            {str(k): v for k, v in data.items() if isinstance(v, str)})
+    return out
+
+
+def aligned(recipe_tpl: str, tree_tpl: str) -> dict[str, str] | None:
+    """Recipe field (`cloudflare.account`) -> the tree template's field (`accountTag`), when the
+    two templates are the same text around their `{{ .x }}` actions (None: they differ)."""
+    if _ACTION.split(recipe_tpl)[::2] != _ACTION.split(tree_tpl)[::2]:
+        return None
+    out: dict[str, str] = {}
+    for a, b in zip(_ACTION.findall(recipe_tpl), _ACTION.findall(tree_tpl), strict=True):
+        ma, mb = _FIELD.fullmatch(a), _FIELD.fullmatch(b)
+        if ma and mb:
+            out[ma.group(1)] = mb.group(1)
+    return out
+
+
 def _consumers(g: ArgoGraph, f: Finding) -> Iterator[tuple[str, tuple[str, ...], str | None]]:
     """(chart, values path, namespace) of each chart that reads the finding's value."""
     kp = tuple(str(k) for k in f.key_path)
@@ -64,10 +111,25 @@ def _consumers(g: ArgoGraph, f: Finding) -> Iterator[tuple[str, tuple[str, ...],
         yield r.source.chart, r.chart_key, ns
 
 
+def _by_template(recipe: Any, tree: Mapping[str, str], field: str,
+                 remotes: Mapping[str, str]) -> set[str]:
+    """The Doppler names the tree's templates read the recipe's `field` under."""
+    out: set[str] = set()
+    if not isinstance(recipe, Mapping):
+        return out
+    for key, tpl in recipe.items():
+        pairs = aligned(str(tpl), tree[key]) if key in tree else None
+        remote = remotes.get(pairs[field]) if pairs and field in pairs else None
+        if remote:
+            out.add(remote)
+    return out
+
+
 def known_names(g: ArgoGraph, root: Path, rels: Sequence[str],
                 groups: Sequence[SecretGroup]) -> dict[str, str]:
     """Group id -> the Doppler name an ExternalSecret of the tree already reads it under."""
     es = produced(root, rels)
+    tpls = templated(root, rels)
     book = recipes()
     out: dict[str, str] = {}
     for grp in groups:
@@ -76,13 +138,15 @@ def known_names(g: ArgoGraph, root: Path, rels: Sequence[str],
             for chart, path, ns in _consumers(g, f):
                 r = book.get(chart)
                 hook = r.hook(path) if r is not None else None
-                keys: Any = hook.raw.get("keys") if hook is not None else None
-                if r is None or not isinstance(keys, Mapping):
+                if r is None or hook is None:
                     continue
-                key = keys.get(".".join(path))
-                remote = (es.get((ns, r.secret)) or {}).get(str(key)) if key else None
-                if remote:
-                    found.add(remote)
+                remotes = es.get((ns, r.secret)) or {}
+                keys: Any = hook.raw.get("keys")
+                key = keys.get(".".join(path)) if isinstance(keys, Mapping) else None
+                if key and remotes.get(str(key)):
+                    found.add(remotes[str(key)])
+                found |= _by_template(hook.raw.get("template"),
+                                      tpls.get((ns, r.secret)) or {}, ".".join(path), remotes)
         if len(found) == 1:
             out[grp.id] = found.pop()
     return out

@@ -28,7 +28,7 @@ VALUES = {
     "6120483957:AAH3kLm9Qx2Vr7Tz5Wb8Nc1Pd4Fg6Jh0YsE": "TELEGRAM_CONFIGS_BOT_TOKEN",
     "Gq7vR2mZ9xLp4wTs8Kd": "GRAFANA_ADMIN_PASSWORD",
     "dev-q8w2k5z1m7x3c9v4.eu.auth0.com": "AUTH0_DOMAIN",
-    "homelab-prd.eu.auth0.com": "AUTH0_DOMAIN_2",
+    "homelab-prd.eu.auth0.com": "AUTH0_DOMAIN",
     "Xb4Np9Lq2Wz7Rt5Vk1Mc8Jd3Hf6Gs0Ya": "AUTH0_CLIENT_ID",
     "Pm6Tc1Ky8Qv3Zn5Wr9Lb2Xd7Hg4Fj0Ns": "AUTH0_CLIENT_ID",
 }
@@ -69,10 +69,11 @@ def test_every_value_out_of_git(applied: tuple[Path, DopplerTestServer, dict[str
     dev, prd = srv.secrets("homelab", "dev"), srv.secrets("homelab", "prd")
     assert dev["TAILSCALE_TAILNET"] == prd["TAILSCALE_TAILNET"] == "tail4c21e9"
     assert dev["TELEGRAM_CHAT_ID"] == "-1002873541906"
-    # The env leak: the dev tenant is never pushed to prd; prd's own tenant is.
+    # The env leak: the dev tenant is never pushed to prd; prd's own tenant is, under the same
+    # name (one role, one name in each config: billing's leak gets prd's tenant, not a `_2`).
     assert dev["AUTH0_DOMAIN"] == "dev-q8w2k5z1m7x3c9v4.eu.auth0.com"
-    assert "AUTH0_DOMAIN" not in prd
-    assert prd["AUTH0_DOMAIN_2"] == "homelab-prd.eu.auth0.com"
+    assert prd["AUTH0_DOMAIN"] == "homelab-prd.eu.auth0.com"
+    assert not any(n.endswith("_2") for n in (*dev, *prd))
     assert dev["AUTH0_CLIENT_ID"] != prd["AUTH0_CLIENT_ID"]
 
 
