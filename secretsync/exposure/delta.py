@@ -41,13 +41,73 @@ def _indent(line: bytes) -> int:
     return len(line) - len(line.lstrip(b" "))
 
 
+# Re-encrypting a file (SOPS, SealedSecret) changes every ciphertext line and nothing scan can
+# report: a scalar that starts as SOPS or SealedSecret (`AgB`) ciphertext is skipped whole
+# (`exclusions.skip_value`), and so is every scalar under `encryptedData` (`skip_context`), before
+# any detector sees it. An added line that equals a removed line once such a value is blanked in
+# both is therefore not a change. Only a scalar's start counts (after `key: ` or `- `), so a
+# block scalar's content line is never taken for one; the rest of the line (key, comment) must
+# be unchanged.
+_CIPHERTEXT = re.compile(
+    rb"""((?::|^[ \t]*-)[ \t]+["']?)"""
+    rb"""(ENC\[[A-Z0-9_]+,data:[^\]\n]*\]|Ag[A-D][A-Za-z0-9+/=]{198,})""")
+_SKIPPED_ANYWHERE = (b"ENC[", b"AgB")
+"""The ciphertext `skip_value` knows (a sealed value's third letter is A-D; scan skips the other
+three only under `encryptedData`)."""
+
+
+def _blank_ciphertext(line: bytes) -> bytes:
+    return _CIPHERTEXT.sub(rb"\1<ciphertext>", line)
+
+
+def _under_encrypted_data(lines: list[bytes], i: int) -> bool:
+    indent = _indent(lines[i])
+    for j in range(i - 1, -1, -1):
+        if indent == 0:
+            return False
+        line = lines[j]
+        body = line.lstrip(b" ")
+        if body and not body.startswith(b"#") and len(line) - len(body) < indent:
+            indent = len(line) - len(body)
+            key = body.lstrip(b"- ").split(b":", 1)[0].strip(b"\"' ")
+            if key.lower() == b"encrypteddata":
+                return True
+    return False
+
+
+def _only_ciphertext_skipped(lines: list[bytes], i: int) -> bool:
+    """Scan skips every ciphertext value of line `i`."""
+    return all(m.group(2).startswith(_SKIPPED_ANYWHERE) or _under_encrypted_data(lines, i)
+               for m in _CIPHERTEXT.finditer(lines[i]))
+
+
+def _re_encrypted(lines: list[bytes], new: list[int],
+                  removed: frozenset[bytes]) -> tuple[list[int], frozenset[bytes]]:
+    """The added lines and the removed ones, less the pairs that only differ in ciphertext."""
+    if not any(b"ENC[" in lines[i] or b"Ag" in lines[i] for i in new):
+        return new, removed
+    before = {_blank_ciphertext(line) for line in removed}
+    after: set[bytes] = set()
+    kept = []
+    for i in new:
+        plain = _blank_ciphertext(lines[i])
+        if plain != lines[i] and plain in before and _only_ciphertext_skipped(lines, i):
+            after.add(plain)
+        else:
+            kept.append(i)
+    if len(kept) == len(new):
+        return new, removed
+    return kept, frozenset(r for r in removed if _blank_ciphertext(r) not in after)
+
+
 def changed_context(data: bytes, pred: bytes) -> tuple[list[bytes] | None, frozenset[bytes]]:
     """(the added lines with every line they nest under, or None when nothing was added; the
-    removed lines)."""
+    removed lines). Lines that only differ from a removed line in ciphertext count as neither."""
     old = set(pred.split(b"\n"))
     lines = data.split(b"\n")
     new = [i for i, line in enumerate(lines) if line not in old]
     removed = frozenset(old.difference(lines))
+    new, removed = _re_encrypted(lines, new, removed)
     if not new:
         return None, removed
     keep = set(new)

@@ -455,11 +455,15 @@ def _secrets(
     _, groups = group(reps, is_dev_value, opts.names)
     by_value = {g.value: g for g in groups}
     out: list[Exposed] = []
-    for v in sorted(values, key=lambda v: (spans[v].first, by_value[v].name)):
+    sorted_places = {v: sorted(seen[v].values(), key=_place_order) for v in values}
+    # Ties (two values first held by one commit) are broken by their first place, not by the
+    # order of a set, so the report is the same from run to run.
+    for v in sorted(values, key=lambda v: (spans[v].first, by_value[v].name,
+                                           _place_order(sorted_places[v][0]))):
         g = by_value[v]
         span = spans[v]
         assert span.first_commit is not None and span.last_commit is not None
-        places = sorted(seen[v].values(), key=lambda s: (s.order, s.finding.path))
+        places = sorted_places[v]
         first_place = places[0].finding
         raw = (f"secretsync-exposure/v1\0{span.first_commit.sha}\0{first_place.path}\0"
                f"{dotted(first_place.key_path) or first_place.context}\0{g.detector}")
@@ -492,6 +496,11 @@ def _places(
                 fixed = f if f.path == rel else replace(f, path=rel)
                 per[key] = _Seen(fixed, order, commit)
     return seen
+
+
+def _place_order(s: _Seen) -> tuple[tuple[int, int], str, int, int, str]:
+    f = s.finding
+    return s.order, f.path, f.line, f.column, f.detector
 
 
 def _stamp(c: git.Commit) -> Stamp:
