@@ -8,9 +8,41 @@ classes so it also works as `detect-secrets scan --plugin detectors/<name>.py`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
+import sys
+import types
 
 from secretsync.detection import Detector
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module until one of its attributes is asked for, then imports it and
+    answers from it (importlib's LazyLoader does not help here: on Python 3.11 the `import`
+    statement itself reads the module's attributes)."""
+
+    def __getattr__(self, attr: str) -> object:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        return getattr(importlib.import_module(name), attr)
+
+
+def _defer_requests() -> None:
+    """detect-secrets imports `requests` at its top for verifying secrets online, which
+    secretsync never asks it to do; importing it (and urllib3, ssl, http.cookiejar...) was a
+    quarter of a scan's start-up. Its import is deferred to its first use."""
+    if "requests" in sys.modules:
+        return
+    spec = importlib.util.find_spec("requests")
+    if spec is None:
+        return
+    stub = _Deferred("requests")
+    stub.__spec__ = spec
+    sys.modules["requests"] = stub
+
+
+_defer_requests()
 
 PROVIDERS = ("tailscale", "auth0", "cloudflare", "telegram", "talos", "s3", "generic")
 

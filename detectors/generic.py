@@ -47,6 +47,7 @@ from secretsync.detectors._common import (
     LinePlugin,
     PatternDetector,
     is_reference,
+    lowered,
     names,
     norm,
 )
@@ -316,7 +317,7 @@ class KeywordGate:
             sorted(self.endings)))
 
     def search(self, string: str, /) -> object | None:
-        text = string.lower()
+        text = lowered(string)
         for word in self.words:
             pos = text.find(word)
             while pos >= 0:

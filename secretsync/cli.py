@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from secretsync import __version__
+from secretsync.coercion import install as install_plain_coercion
 from secretsync.errors import (
     EXIT_BUG,
     EXIT_FINDINGS,
@@ -61,6 +62,7 @@ def _help_types() -> None:
 
 
 _help_types()
+install_plain_coercion()
 
 _GLOBAL_FLAGS = ("-v", "--verbose")
 

@@ -121,7 +121,7 @@ class GatePlan:
     once and no per-call allocation beyond one list: on a tree where most files hold nothing,
     this loop is most of the scan."""
 
-    __slots__ = ("plan", "searchers")
+    __slots__ = ("costly", "plan", "searchers")
 
     def __init__(self, detectors: Iterable[Detector]) -> None:
         index: dict[tuple[str, int], int] = {}
@@ -139,19 +139,27 @@ class GatePlan:
             plan.append((d, tuple(idxs)))
         self.searchers = tuple(searchers)
         self.plan = tuple(plan)
+        self.costly = tuple(_costly(p) for p in searchers)
 
     def narrowed(self, text: str) -> GatePlan:
         """The plan of the detectors whose gate holds somewhere in `text`: asked once of many
         files joined (a gate is a search, so one that fails on the whole fails on each part),
-        it spares each file the searches for what none of them holds."""
-        keep = frozenset(id(d) for d in self.active(text))
+        it spares each file the searches for what none of them holds.
+        Only the searchers with a literal to skip to are asked of the joined text: one
+        without (a value shape such as a 32-character run) costs a pass over every byte
+        whatever it finds, and holds somewhere in most batches; it is left to each file,
+        asked only after the file's cheap searchers held."""
+        keep = frozenset(id(d) for d in self.active(text, skip=self.costly))
         sub = GatePlan(())
         sub.searchers = self.searchers
+        sub.costly = self.costly
         sub.plan = tuple(e for e in self.plan if id(e[0]) in keep)
         return sub
 
-    def active(self, text: str) -> list[Detector]:
-        memo: list[bool | None] = [None] * len(self.searchers)
+    def active(self, text: str, skip: tuple[bool, ...] | None = None) -> list[Detector]:
+        """The detectors whose gate holds in `text`; `skip`: searchers taken to hold."""
+        memo: list[bool | None] = [None] * len(self.searchers) if skip is None else [
+            True if s else None for s in skip]
         searchers = self.searchers
         out = []
         for d, idxs in self.plan:
@@ -164,6 +172,44 @@ class GatePlan:
             else:
                 out.append(d)
         return out
+
+
+def _costly(p: Searcher) -> bool:
+    """A regex with a branch that has no literal to skip to (one that starts with a group, a
+    class or a lookaround): Python's re tries it at every position of a text. Hand-written
+    gates (keywords) and literal-led patterns run at memory speed. A gate made of parts
+    (`AnyOf`) is as costly as its costliest part."""
+    parts = getattr(p, "parts", None)
+    if parts is not None:
+        return any(_costly(q) for q in parts)
+    if not isinstance(p, re.Pattern):
+        return False
+    return any(b[:1] in ("(", "[", "") for b in _branches(p.pattern))
+
+
+def _branches(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex."""
+    out: list[str] = []
+    depth = start = 0
+    escaped = in_class = False
+    for i, c in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+    out.append(pattern[start:])
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
@@ -148,8 +149,28 @@ _PROPERTIES = re.compile(r"(?:[&!][^\s,\[\]{}]*[ \t]+(?:\r?\n[ \t]*)?)+")
 _KEYLIKE = re.compile(r"[.:/@\-0-9]")
 _MIN_KEY = 8
 
-# The safe loader picks ruamel.yaml.clib's C parser when it is installed.
-_YAML = YAML(typ="safe", pure=False)
+_CParser: Any
+try:
+    from ruamel.yaml import cyaml
+
+    _CParser = cyaml.CParser  # type: ignore[attr-defined]
+except ImportError:  # no ruamel.yaml.clib: the pure-Python parser, same events
+    _CParser = None
+
+
+def events(text: str) -> Iterator[Any]:
+    """The YAML event stream of `text`. ruamel.yaml.clib's C parser is used directly when it
+    is installed: `YAML.parse` builds a loader class per call and wraps each event in a
+    generator step, which cost as much as the parsing itself (same events, same errors)."""
+    if _CParser is None:
+        yield from YAML(typ="safe", pure=True).parse(text)
+        return
+    parser = _CParser(text)
+    try:
+        while parser.check_event():
+            yield parser.get_event()
+    finally:
+        parser.dispose()
 
 
 def parse_yaml(rel: str, text: str, bom: bool = False) -> ParsedFile:
@@ -178,7 +199,7 @@ def parse_yaml(rel: str, text: str, bom: bool = False) -> ParsedFile:
         else:
             top.index += 1
 
-    for ev in _YAML.parse(text):
+    for ev in events(text):
         if isinstance(ev, ScalarEvent):
             top = stack[-1] if stack else None
             if top is not None and top.kind == "map" and top.expect_key:

@@ -40,16 +40,18 @@ class EnvRules:
 
 def path_env(rel: str, rules: EnvRules) -> str | None:
     """The environment a path names; the file name wins over its directories."""
-    p = PurePosixPath(rel)
+    # String splits, not PurePosixPath: this runs for every file of the tree (`rel` is
+    # already normalized and `/`-separated).
+    *dirs, name = rel.split("/")
     for pattern, env in rules.overrides:
         # fnmatch's `*` crosses `/`, so `live/**` and `live/*` both cover a whole subtree.
         if fnmatch.fnmatchcase(rel, pattern):
             return env
     found = None
-    for part in p.parts[:-1]:
+    for part in dirs:
         if part.lower() in rules.aliases:
             found = rules.aliases[part.lower()]
-    stem = p.name.rsplit(".", 1)[0]
+    stem = name.rsplit(".", 1)[0]
     for tok in _SPLIT.split(stem.lower()):
         if tok in rules.aliases:
             found = rules.aliases[tok]
@@ -100,13 +102,13 @@ class EnvResolver:
     def _helm_overlays(self, rels: Sequence[str]) -> None:
         by_dir: dict[str, list[str]] = {}
         for r in rels:
-            by_dir.setdefault(str(PurePosixPath(r).parent), []).append(r)
+            by_dir.setdefault(r.rpartition("/")[0] or ".", []).append(r)
         for d, names in by_dir.items():
             base = f"{d}/values.yaml" if d != "." else "values.yaml"
             if base not in self._rels:
                 continue
             for r in names:
-                name = PurePosixPath(r).name
+                name = r.rpartition("/")[2]
                 m = re.fullmatch(r"values[-_.](.+)\.ya?ml", name)
                 if m and self.file_env.get(r):
                     env = self.file_env[r]
@@ -114,7 +116,8 @@ class EnvResolver:
                     self.overlays.setdefault(base, []).append(Overlay(env, r, (r,), False))
 
     def _kustomize_overlays(self, rels: Sequence[str]) -> None:
-        kusts = [r for r in rels if PurePosixPath(r).name in KUSTOMIZATION_NAMES]
+        kusts = [r for r in rels if r.endswith(KUSTOMIZATION_NAMES)
+                 and r.rpartition("/")[2] in KUSTOMIZATION_NAMES]
         for k in kusts:
             env = self.file_env.get(k)
             if not env:

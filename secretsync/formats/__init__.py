@@ -11,6 +11,9 @@ Formatter = Callable[[ScanResult], str]
 
 
 def get(name: str) -> Formatter:
-    from secretsync.formats import json_format, sarif, table
+    """The named format's renderer; only its module is imported (the table's pulls in rich)."""
+    import importlib
 
-    return {"json": json_format.render, "sarif": sarif.render, "table": table.render}[name]
+    module = {"json": "json_format", "sarif": "sarif", "table": "table"}[name]
+    render: Formatter = importlib.import_module(f"secretsync.formats.{module}").render
+    return render
