@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from detect_secrets.plugins.base import RegexBasedDetector
 
-from secretsync.detection import Context, Detector, Hit, Searcher
+from secretsync.detection import Context, Detector, Hit, Joined, Searcher
 from secretsync.exclusions import skip_context, skip_value, stand_in
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
@@ -33,6 +33,9 @@ def names(ctx: Context) -> tuple[str, ...]:
         out.append(norm(ctx.key))
     if ctx.env_name:
         out.append(norm(ctx.env_name))
+    elif ctx.entry_name:
+        # A Helm parameter's last part names the value (`alertmanager.telegram.chatId`).
+        out.append(norm(ctx.entry_name.rsplit(".", 1)[-1]))
     return tuple(out)
 
 
@@ -105,6 +108,13 @@ class Keywords:
                 return True
         return None
 
+    def holds_in(self, joined: Joined) -> set[int]:
+        """The joined files holding any of the words (see `GatePlan.per_file`)."""
+        out: set[int] = set()
+        for w in self.words:
+            out |= joined.with_word(w)
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class AnyOf:
@@ -125,6 +135,12 @@ class AnyOf:
             if p.search(string) is not None:
                 return True
         return None
+
+    def holds_in(self, joined: Joined) -> set[int]:
+        out: set[int] = set()
+        for p in self.parts:
+            out |= joined.holding(p)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from detect_secrets.plugins import square_oauth as _square
 from detect_secrets.plugins import stripe as _stripe
 from detect_secrets.plugins import twilio as _twilio
 
-from secretsync.detection import Context, Detector, Example, Hit, Searcher
+from secretsync.detection import Context, Detector, Example, Hit, Joined, Searcher
 from secretsync.detectors._common import (
     AnyOf,
     Keywords,
@@ -312,6 +312,10 @@ class KeywordGate:
             words.add(k)
             if k.endswith("key") and k != "key":
                 words.add("key")
+        # A word that ends with another (`apikey`, `key`) finds nothing the shorter one does
+        # not: a hit must end the key, and the key is read back from the hit's end. Each word
+        # searched is a pass over the text.
+        words = {w for w in words if not any(w != o and w.endswith(o) for o in words)}
         object.__setattr__(self, "words", tuple(sorted(words)))
         object.__setattr__(self, "pattern", "generic-secret keyword gate: " + ",".join(
             sorted(self.endings)))
@@ -326,6 +330,23 @@ class KeywordGate:
                     return True
                 pos = text.find(word, end)
         return None
+
+    def holds_in(self, joined: Joined) -> set[int]:
+        """The joined files where the gate holds (see `GatePlan.per_file`)."""
+        low = joined.low
+        out: set[int] = set()
+        for word in self.words:
+            def find(pos: int, word: str = word) -> int:
+                pos = low.find(word, pos)
+                while pos >= 0:
+                    end = pos + len(word)
+                    if self._candidate(low, pos, end):
+                        return pos
+                    pos = low.find(word, end)
+                return -1
+
+            out |= joined.files_with(find)
+        return out
 
     def _candidate(self, text: str, pos: int, end: int) -> bool:
         if end < len(text) and text[end] in _KEY_CHARS:

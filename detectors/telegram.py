@@ -99,6 +99,12 @@ EXAMPLES: tuple[Example, ...] = (
             frozenset({"telegram-chat-id"})),
     Example("-1003078665133,-1001234567890", _c("chatIds"), frozenset({"telegram-chat-id"}),
             "two ids, two hits"),
+    Example("-1003078665133", Context(key="value", key_path=(
+        "spec", "template", "spec", "source", "helm", "parameters", 0, "value"),
+        entry_name="alertmanager.telegram.chatId"), frozenset({"telegram-chat-id"}),
+        "an Argo CD ApplicationSet's Helm parameter"),
+    Example("-1003078665133", Context(key="value", entry_name="replicas.max"), frozenset(),
+            "a Helm parameter that is no chat"),
     Example("-1003078665133", _c("offset"), frozenset(), "no chat context"),
     Example("1234", _c("chatId"), frozenset(), "too short"),
     Example("1.2345678", _c("chat"), frozenset(), "a number, not an id"),

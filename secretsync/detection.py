@@ -7,8 +7,9 @@ UUID under `tunnel:` is a Cloudflare tunnel id; the same UUID under `metadata.ui
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,6 +49,9 @@ class Context:
     """Set when the value was found inside a block scalar: cloudflared, json, hcl, ini, dotenv."""
     text_fallback: bool = False
     """True when the file did not parse (or is a Helm template) and was read as text lines."""
+    entry_name: str | None = None
+    """The `name` beside a `value` in a list entry when it is not an environment variable: a
+    Helm parameter of an Argo CD Application (`- name: telegram.chatId` / `value: ...`)."""
     keys_lower: tuple[str, ...] = field(init=False, repr=False, compare=False)
     """The string keys of `key_path`, lower-cased: computed once, asked for on every value."""
     key_lower: str = field(init=False, repr=False, compare=False)
@@ -138,23 +142,46 @@ class GatePlan:
                 idxs.append(i)
             plan.append((d, tuple(idxs)))
         self.searchers = tuple(searchers)
-        self.plan = tuple(plan)
         self.costly = tuple(_costly(p) for p in searchers)
+        # Cheap searchers first: a costly one runs only where the cheap ones held.
+        self.plan = tuple((d, tuple(sorted(idxs, key=lambda i: self.costly[i])))
+                          for d, idxs in plan)
 
-    def narrowed(self, text: str) -> GatePlan:
-        """The plan of the detectors whose gate holds somewhere in `text`: asked once of many
-        files joined (a gate is a search, so one that fails on the whole fails on each part),
-        it spares each file the searches for what none of them holds.
-        Only the searchers with a literal to skip to are asked of the joined text: one
-        without (a value shape such as a 32-character run) costs a pass over every byte
-        whatever it finds, and holds somewhere in most batches; it is left to each file,
-        asked only after the file's cheap searchers held."""
-        keep = frozenset(id(d) for d in self.active(text, skip=self.costly))
-        sub = GatePlan(())
-        sub.searchers = self.searchers
-        sub.costly = self.costly
-        sub.plan = tuple(e for e in self.plan if id(e[0]) in keep)
-        return sub
+    def per_file(self, texts: Sequence[str]) -> list[list[Detector]]:
+        """`active` for each of `texts`, asked of them joined: each cheap searcher (one with a
+        literal to skip to) runs over the joined text once, jumping to the next file at each
+        hit, so a gate costs one pass over the batch and a step per file that holds it, not
+        a call per file. A costly searcher (a value shape such as a 32-character run, which
+        Python's re tries at every position) is asked only of the files where its
+        detector's cheap searchers all held, one file at a time."""
+        joined = Joined(texts)
+        if len(joined.low) != len(joined.text):  # lower() changed a length: offsets differ
+            return [self.active(t) for t in texts]
+        held: dict[int, set[int]] = {}
+        costly_memo: dict[tuple[int, int], bool] = {}
+        out: list[list[Detector]] = [[] for _ in texts]
+        for d, idxs in self.plan:
+            files: set[int] | None = None
+            for i in idxs:
+                if not self.costly[i]:
+                    hit = held.get(i)
+                    if hit is None:
+                        hit = held[i] = joined.holding(self.searchers[i])
+                    files = hit if files is None else files & hit
+                else:
+                    keep = set()
+                    for f in range(len(texts)) if files is None else sorted(files):
+                        h = costly_memo.get((i, f))
+                        if h is None:
+                            h = costly_memo[i, f] = self.searchers[i].search(texts[f]) is not None
+                        if h:
+                            keep.add(f)
+                    files = keep
+                if not files:
+                    break
+            for f in files or ():
+                out[f].append(d)
+        return out
 
     def active(self, text: str, skip: tuple[bool, ...] | None = None) -> list[Detector]:
         """The detectors whose gate holds in `text`; `skip`: searchers taken to hold."""
@@ -172,6 +199,75 @@ class GatePlan:
             else:
                 out.append(d)
         return out
+
+
+_ANCHOR = re.compile(r"(?<!\\)[$^]|\\[AZbB]")
+_CLASS = re.compile(r"\[\^?\]?(?:\\.|[^\]\\])*\]")
+
+
+def _anchored(pattern: str) -> bool:
+    """An anchor or a word boundary (outside character classes): it would mean something else
+    in joined text, so such a regex is asked of each file."""
+    return bool(_ANCHOR.search(_CLASS.sub("", pattern)))
+
+
+
+class Joined:
+    """Files joined by a blank line (no gate pattern matches across one), for gates asked of
+    them all at once. `holding(searcher)` is the set of file indexes where it holds."""
+
+    __slots__ = ("_words", "low", "starts", "text", "texts")
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+        self.text = "\n\n".join(texts)
+        self.low = self.text.lower()
+        starts = []
+        pos = 0
+        for t in texts:
+            starts.append(pos)
+            pos += len(t) + 2
+        starts.append(pos)
+        self.starts = starts
+        self._words: dict[str, set[int]] = {}
+
+    def files_with(self, find: Callable[[int], int]) -> set[int]:
+        """The files holding a hit of `find(pos)` (the offset of the first hit at or after
+        `pos`, or -1), found with one call per file that holds one, plus one."""
+        out: set[int] = set()
+        starts = self.starts
+        pos = 0
+        while pos < starts[-1]:
+            hit = find(pos)
+            if hit < 0:
+                break
+            i = bisect.bisect_right(starts, hit) - 1
+            out.add(i)
+            pos = starts[i + 1]
+        return out
+
+    def with_word(self, word: str) -> set[int]:
+        """The files holding `word` (lower case) in any case."""
+        hit = self._words.get(word)
+        if hit is None:
+            low = self.low
+            hit = self._words[word] = self.files_with(lambda pos: low.find(word, pos))
+        return hit
+
+    def holding(self, searcher: Searcher) -> set[int]:
+        holds_in = getattr(searcher, "holds_in", None)
+        if holds_in is not None:
+            found: set[int] = holds_in(self)
+            return found
+        if isinstance(searcher, re.Pattern) and not _anchored(searcher.pattern):
+            text = self.text
+
+            def find(pos: int) -> int:
+                m = searcher.search(text, pos)
+                return m.start() if m else -1
+
+            return self.files_with(find)
+        return {i for i, t in enumerate(self.texts) if searcher.search(t) is not None}
 
 
 def _costly(p: Searcher) -> bool:

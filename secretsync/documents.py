@@ -315,17 +315,19 @@ def _finish_doc(
                          frozenset(paths), frozenset(seq_paths)))
     for value, path, start, end, style, tag, kspan, frame in records:
         key = next((k for k in reversed(path) if isinstance(k, str)), None)
-        env_name = None
+        env_name = entry_name = None
         if style == "key":
             pass  # a key names no environment variable
         elif key == "value" and frame.kind == "map":
             n = frame.entries.get("name")
             if n is not None and ENV_NAME_RE.match(n):
                 env_name = n
+            elif n:
+                entry_name = n
         elif key is not None and UPPER_ENV_RE.match(key) and path and path[-1] == key:
             env_name = key
         ctx = Context(key=key, key_path=path, env_name=env_name, kind=kind, api_version=api,
-                      path=rel)
+                      path=rel, entry_name=entry_name)
         line, col = idx.pos(start)
         out.append(Scalar(value, ctx, start, end, line, col, style, doc_index,
                           kspan[0] if kspan else None, kspan[1] if kspan else None, tag))
@@ -478,6 +480,10 @@ def _comments(rel: str, text: str, idx: LineIndex, scalars: list[Scalar]) -> Ite
             key = km.group(1)
             bstart += km.end()
             stripped = stripped[km.end():]
+            if len(stripped) > 2 and stripped[0] == stripped[-1] and stripped[0] in "\"'":
+                # `# token: "x"`: the value is what the quotes hold, as it would be uncommented.
+                stripped = stripped[1:-1]
+                bstart += 1
         line, col = idx.pos(bstart)
         ctx = Context(key=key, key_path=(key,) if key else (), path=rel, embedded="comment")
         yield Scalar(stripped, ctx, bstart, bstart + len(stripped), line, col, "comment")

@@ -38,7 +38,7 @@ class YAMLLimit(YAMLError):
     """YAML refused before it is built: too large, too deep, or aliases expanding too far."""
 
 
-def read_bytes(path: Path, *, root: Path | None = None,
+def read_bytes(path: str | os.PathLike[str], *, root: Path | None = None,
                max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """A regular file's bytes, at most `max_bytes`; with `root`, only if it resolves inside."""
     if root is not None:

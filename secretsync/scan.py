@@ -109,14 +109,13 @@ def _gates(detectors: Sequence[Detector]) -> GatePlan:
 
 
 def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector],
-              gates: GatePlan | None = None) -> FileScan:
-    """One file's findings. `gates`: the detectors' gate plan, narrowed to those that can fire
-    in a batch of files this one belongs to (see `_scan_batch`)."""
+              active: Sequence[Detector] | None = None) -> FileScan:
+    """One file's findings. `active`: those of `detectors` whose gate holds in this file, when
+    already known (see `_scan_batch`)."""
     if is_binary(data):
         return FileScan((), (f"{src.rel}: binary file skipped",), None)
-    # For the gates only: any bytes decode, and documents.parse decides the file's encoding.
-    text = data.decode("utf-8", errors="surrogateescape")
-    active = (gates or _gates(detectors)).active(text)
+    if active is None:
+        active = _gates(detectors).active(_gate_text(data))
     if not active:
         return FileScan((), (), None)
     pf, warnings = documents.parse(src.rel, data, template=src.template)
@@ -191,6 +190,11 @@ _JOIN_BYTES = 256 * 1024
 dominates on small files, and memory stays bounded by the larger of this and one file."""
 
 
+def _gate_text(data: bytes) -> str:
+    # For the gates only: any bytes decode, and documents.parse decides the file's encoding.
+    return data.decode("utf-8", errors="surrogateescape")
+
+
 def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]]:
     out: list[tuple[FileScan | None, int]] = []
     plan = _gates(_worker_detectors)
@@ -200,26 +204,25 @@ def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]
         size = 0
         while i < len(batch) and (not datas or size + batch[i].size <= _JOIN_BYTES):
             try:
-                data: bytes | None = batch[i].path.read_bytes()
+                data: bytes | None = batch[i].read()
             except OSError:
                 data = None
             datas.append(data)
             size += len(data) if data else 0
             i += 1
-        # "\n\n" between files: no gate pattern matches across a blank line.
-        joined = "\n\n".join(d.decode("utf-8", errors="surrogateescape")
-                              for d in datas if d is not None and not is_binary(d))
-        narrow = plan.narrowed(joined)
+        texts = [_gate_text(d) for d in datas if d is not None and not is_binary(d)]
+        actives = iter(plan.per_file(texts))
         for src, d in zip(batch[i - len(datas):i], datas, strict=True):
-            out.append(_scan_one(src, d, narrow))
+            active = next(actives) if d is not None and not is_binary(d) else ()
+            out.append(_scan_one(src, d, active))
     return out
 
 
 def _scan_one(src: SourceFile, data: bytes | None,
-              gates: GatePlan) -> tuple[FileScan | None, int]:
+              active: Sequence[Detector]) -> tuple[FileScan | None, int]:
     if data is None:
         return None, 0
-    fs = scan_file(src, data, _worker_detectors, gates)
+    fs = scan_file(src, data, _worker_detectors, active)
     # Only kustomizations are needed again (for environments); the rest would only cost
     # memory and pickling.
     if fs.parsed is not None and not src.rel.endswith(KUSTOMIZATION_NAMES):
@@ -378,7 +381,7 @@ def _occurrences_batch(batch: Sequence[SourceFile]) -> tuple[list[Finding], int]
 
 def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]:
     try:
-        data = src.path.read_bytes()
+        data = src.read()
     except OSError:
         return [], 0
     if is_binary(data):
@@ -528,7 +531,7 @@ def run_scan(
             pf = None
             if src is not None and not src.template:
                 try:
-                    pf = documents.parse(rel, src.path.read_bytes())[0]
+                    pf = documents.parse(rel, src.read())[0]
                 except OSError:
                     pf = None
             cache[rel] = pf

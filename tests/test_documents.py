@@ -141,3 +141,38 @@ def test_spans_leave_out_anchors_and_tags() -> None:
     tokens = [pf.text[s.start:s.end] for s in pf.scalars]
     assert tokens == ["tail876052", "FOO", '"q"']
     assert [s.column for s in pf.scalars] == [8, 13, 13]
+
+
+def test_a_commented_out_quoted_value_is_the_text_inside_the_quotes() -> None:
+    text = 'pilot:\n  enabled: false\n  # token: "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"\n'
+    pf = parse("v.yaml", text.encode())[0]
+    [c] = [s for s in pf.scalars if s.style == "comment"]
+    assert c.value == "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"
+    assert c.ctx.key == "token"
+    assert pf.text[c.start:c.end] == c.value
+
+
+def test_a_list_entry_name_that_is_not_an_env_var_names_its_value() -> None:
+    text = ("spec:\n  source:\n    helm:\n      parameters:\n"
+            "        - name: alertmanager.telegram.chatId\n          value: '-1001234567890'\n"
+            "        - name: LOG_LEVEL\n          value: debug\n")
+    pf = parse("app.yaml", text.encode())[0]
+    chat, level = [s for s in pf.scalars if s.ctx.key == "value"]
+    assert (chat.ctx.entry_name, chat.ctx.env_name) == ("alertmanager.telegram.chatId", None)
+    assert (level.ctx.entry_name, level.ctx.env_name) == (None, "LOG_LEVEL")
+
+
+def test_yaml_events_come_from_the_c_parser_as_yaml_parse_gives_them() -> None:
+    from ruamel.yaml import YAML
+
+    from secretsync import documents
+
+    assert documents._CParser is not None
+    text = "a: &x [1, 'two', {b: !tag c}]\nd: *x\n---\n- |\n  block\n"
+
+    def sig(events: object) -> list[tuple[object, ...]]:
+        return [(type(e).__name__, getattr(e, "value", None), e.start_mark.index,
+                 e.end_mark.index, getattr(e, "anchor", None), getattr(e, "style", None))
+                for e in events]  # type: ignore[attr-defined]
+
+    assert sig(documents.events(text)) == sig(YAML(typ="safe", pure=False).parse(text))

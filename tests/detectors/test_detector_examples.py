@@ -122,8 +122,9 @@ def _yaml_text(ex: Example) -> str:
     for k in keys[:-1]:
         lines.append(f"{indent}{k}:")
         indent += "  "
-    if ex.ctx.env_name:
-        lines.append(f"{indent}- name: {ex.ctx.env_name}")
+    name = ex.ctx.env_name or ex.ctx.entry_name
+    if name:
+        lines.append(f"{indent}- name: {name}")
         lines.append(f"{indent}  value: {ex.value!r}")
     else:
         lines.append(f"{indent}{keys[-1] if keys else 'v'}: {ex.value!r}")
