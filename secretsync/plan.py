@@ -29,7 +29,7 @@ from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
 from secretsync.group import leak_envs, pushed_envs
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
-from secretsync.remediate import argo_recipe, argocd
+from secretsync.remediate import argo_chart, argo_recipe, argocd
 from secretsync.remediate.names import known_names
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
 from secretsync.walk import KUSTOMIZATION_NAMES
@@ -368,6 +368,9 @@ def build(
 
     removed = argo_recipe.plan(argo, root, rels, [f for f in findings if f.detector != ENV_LEAK],
                                tree.parsed)
+    wired = argo_chart.plan(argo, root, rels, [f for f in findings if f.detector != ENV_LEAK
+                                               and id(f) not in removed.taken],
+                            tree.parsed, stores, schema_dir)
     followups: list[FollowUp] = []
     units: dict[tuple[str, str, str], _Unit] = {}
     splices: dict[str, list[Splice]] = {}
@@ -382,12 +385,14 @@ def build(
             continue
         if id(f) in removed.taken:  # argo-recipe: the chart reads it from a Secret already
             continue
+        if id(f) in wired.taken:  # argo-chart: the chart now reads it from a new Secret
+            continue
         if rem.handles(f):  # a file Flux deploys: secretsync.remediate's kinds
             reason = rem.add(f)
             if reason is not None:
                 follow(f, reason)
             continue
-        why = argocd.reason_for(argo, root, rels, f)  # never a consumer left reading nothing
+        why = wired.followups.get(id(f)) or argocd.reason_for(argo, root, rels, f)
         if why is not None:
             follow(f, why)
             continue
@@ -471,6 +476,7 @@ def build(
                 frozenset((s.env, s.name) for s in secrets
                           if s.status in ("needs-value", "provided")))
     _merge_argo(removed, splices, edits, changes)
+    _merge_wired(wired, tree, splices, edits, changes, manifest_plans)
     # Files that stop holding a value are written last: a run killed halfway leaves a value in
     # the tree until every manifest, resources list and values block is written, so a re-run
     # still finds it and finishes the same plan (write_all writes in this order).
@@ -582,6 +588,20 @@ def _merge_argo(removed: argo_recipe.Removals, splices: dict[str, list[Splice]],
         changes.append(FileChange(rel, text.encode("utf-8")))
         edits.append(PlannedEdit(rel, 1, 1, 0, 0, argo_recipe.NAME,
                                  "removed the lines that fed the removed values", None))
+
+
+def _merge_wired(wired: argo_chart.Wired, tree: _Tree, splices: dict[str, list[Splice]],
+                 edits: list[PlannedEdit], changes: list[FileChange],
+                 manifest_plans: list[PlannedManifest]) -> None:
+    """Add argo-chart's values edits, ExternalSecrets and resources entries to the plan."""
+    for rel, sps in wired.splices.items():
+        splices.setdefault(rel, []).extend(sps)
+    for rel, line, col, text, kp, secret, key, f in wired.edits:
+        edits.append(PlannedEdit(rel, line, col, 0, 0, argo_chart.NAME, text, kp, secret, key,
+                                 f.fingerprint if f is not None else ""))
+    changes.extend(wired.new_files)
+    manifest_plans.extend(PlannedManifest(*m) for m in wired.manifests)
+    manifest_plans.sort(key=lambda m: m.path)
 
 
 def _stable_names(

@@ -25,7 +25,7 @@ from secretsync.documents import ParsedFile
 from secretsync.models import Finding
 from secretsync.remediate.argocd import ArgoGraph, ValueRead
 from secretsync.remediate.names import produced
-from secretsync.remediate.recipebook import recipes
+from secretsync.remediate.recipebook import fill, recipes, split_path
 from secretsync.rewrite import Splice
 
 NAME = "argo-recipe"
@@ -44,14 +44,46 @@ class Removals:
     """The findings removed."""
 
 
+def _settings_hold(root: Path, files: Sequence[str], settings: Mapping[str, Any],
+                   secret: str) -> bool:
+    """Every field the hook sets (`config.existingSecret: {secret}`) already holds that value
+    in one of the Application's values files (then removing the inline value is enough)."""
+    from secretsync import reading
+
+    loaded: list[Any] = []
+    for rel in files:
+        try:
+            docs = reading.load_all(reading.read_text(root / rel, root=root))
+        except Exception:  # unreadable: the settings are not known to hold
+            return False
+        loaded.extend(d for d in docs if isinstance(d, Mapping))
+    for path, want in settings.items():
+        want = fill(want, secret)
+        keys = split_path(str(path))
+        found = False
+        for doc in loaded:
+            node: Any = doc
+            for k in keys:
+                node = node.get(k) if isinstance(node, Mapping) else None
+            found = found or node == want
+        if not found:
+            return False
+    return True
+
+
 def _remote(es: Mapping[tuple[str | None, str], Mapping[str, str]], chart: str,
-            path: Sequence[object], ns: str | None) -> tuple[str, str] | None:
+            path: Sequence[object], ns: str | None, root: Path | None = None,
+            files: Sequence[str] = ()) -> tuple[str, str] | None:
     """(Secret, Doppler name) when the chart's recipe reads `path` from a fixed-name Secret that
-    an ExternalSecret in `ns` produces."""
+    an ExternalSecret in `ns` produces (a hook that also sets fields: only when the
+    Application's values files already set them)."""
     r = recipes().get(chart)
     hook = r.hook(path) if r is not None else None
     keys: Any = hook.raw.get("keys") if hook is not None else None
-    if r is None or not isinstance(keys, Mapping) or hook is None or hook.raw.get("set"):
+    if r is None or not isinstance(keys, Mapping) or hook is None:
+        return None
+    sets = hook.raw.get("set")
+    if sets and (root is None or not _settings_hold(root, files, sets, r.secret_of(hook))):
         return None
     key = keys.get(".".join(str(p) for p in path))
     remote = (es.get((ns, r.secret)) or {}).get(str(key)) if key else None
@@ -100,7 +132,7 @@ def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Findi
     for f in sorted(findings, key=lambda x: (x.path, -x.line)):
         if not f.whole or f.style != "plain" or not f.key_path or f.kind is not None:
             continue
-        found = _take(g, es, f)
+        found = _take(g, es, f, root)
         if found is None:
             continue
         reads, why, secret = found
@@ -147,11 +179,11 @@ def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Findi
 
 
 def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], f: Finding,
-          ) -> tuple[list[ValueRead], str, str] | None:
+          root: Path) -> tuple[list[ValueRead], str, str] | None:
     """The template reads to remove with `f`, and what reads it instead; None: not this kind."""
     for app, src in g.consumers(f.path):
         if src.chart:
-            hit = _remote(es, src.chart, f.key_path, app.namespace)
+            hit = _remote(es, src.chart, f.key_path, app.namespace, root, src.value_files)
             if hit is not None and hit[1] == f.suggested_name:
                 return [], (f"chart {src.chart} reads Secret {hit[0]} (ExternalSecret in "
                             f"{app.namespace}, Doppler {hit[1]})"), hit[0]
@@ -169,7 +201,7 @@ def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], 
             return None
         ns = next((a.namespace for a in g.apps if a.name == r.app and a.file == r.template),
                   None)
-        hit = _remote(es, r.source.chart, r.chart_key, ns)
+        hit = _remote(es, r.source.chart, r.chart_key, ns, root, r.source.value_files)
         if hit is None or hit[1] != f.suggested_name:
             return None
         why = (f"chart {r.source.chart} reads Secret {hit[0]} (ExternalSecret in {ns}, Doppler "

@@ -545,7 +545,7 @@ def reason(g: ArgoGraph, rel: str, values_path: Sequence[object], whole: bool,
             return None
         from secretsync.remediate.recipebook import hook_for, limit_for
 
-        key = tuple(str(p) for p in values_path)
+        key = tuple(values_path)  # list indexes stay ints (recipe patterns say `[*]`)
         hook = hook_for(s.chart or "", key, s.version)
         limit = limit_for(s.chart or "", key, s.version)
         ns = f", namespace {a.namespace}" if a.namespace else ""

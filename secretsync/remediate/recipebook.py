@@ -16,7 +16,17 @@ chart reads when its inline values are unset) with:
         files: {<field>: <field>_file}   app-native *_file settings (Alertmanager)
         expand_env: true                the app expands ${VAR} in its config (Loki)
         template: {<Secret key>: <ESO template over the moved values>}
+        literal: {<Secret key>: <text>}  a key the chart also reads, with a fixed value
+        secret: <Secret name>            this hook's own Secret (default: the recipe's)
+        versions: <range>                this hook only for these chart versions ...
+        older: <why not below>           ... and what is missing in the others
+        when: {<values path>: <value>}   only when the values say so (Loki deploymentMode)
+        unless: [<values path>, ...]     not when the values set one of these
+        requires: [<Secret key>, ...]    keys the chart then reads from the Secret (all must
+                                         exist: moved here, literal, or already produced)
     no_hook: [{value: <values path>, why: <the missing mechanism>}]
+
+A `set` whose value is a list adds its items to the list the values hold (never replaces it).
 
 `render` applies a recipe to a values mapping (what the chart would read after the rewrite);
 the tests render every recipe.
@@ -26,7 +36,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -47,6 +57,26 @@ class Hook:
         d = dotted(key_path)
         return any(_glob(p).fullmatch(d) for p in self.patterns)
 
+    def covers(self, version: str | None) -> bool:
+        v = self.raw.get("versions")
+        return version is None or not v or in_range(version, str(v))
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        """The hook's `when:` conditions hold in these values."""
+        for path, want in (self.raw.get("when") or {}).items():
+            node: Any = values
+            for k in split_path(str(path)):
+                node = node.get(k) if isinstance(node, Mapping) else None
+            if node != want:
+                return False
+        for path in self.raw.get("unless") or ():
+            node = values
+            for k in split_path(str(path)):
+                node = node.get(k) if isinstance(node, Mapping) else None
+            if node is not None:
+                return False
+        return True
+
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
@@ -62,6 +92,9 @@ class Recipe:
 
     def hook(self, key_path: Sequence[object]) -> Hook | None:
         return next((h for h in self.hooks if h.matches(key_path)), None)
+
+    def secret_of(self, hook: Hook) -> str:
+        return str(hook.raw.get("secret") or self.secret)
 
     def why_not(self, key_path: Sequence[object]) -> str | None:
         d = dotted(key_path)
@@ -149,7 +182,8 @@ def hook_for(chart: str, key_path: Sequence[object], version: str | None = None)
     if r is None or not r.covers(version):
         return None
     h = r.hook(key_path)
-    return None if h is None else h.how.replace("{secret}", r.secret)
+    return None if h is None or not h.covers(version) else h.how.replace("{secret}",
+                                                                           r.secret_of(h))
 
 
 def limit_for(chart: str, key_path: Sequence[object], version: str | None = None) -> str | None:
@@ -165,6 +199,11 @@ def limit_for(chart: str, key_path: Sequence[object], version: str | None = None
                     f"chart versions {r.versions}, not {version}: check the chart's values at "
                     "that version and widen the range, or upgrade the chart")
         return None
+    h = r.hook(key_path)
+    if h is not None and not h.covers(version):
+        older = " ".join(str(h.raw.get("older") or "").split())
+        return (f"chart {chart} {version} has no Secret hook for {dotted(key_path)}"
+                + (f": {older}" if older else f" (the recipe's hook needs {h.raw['versions']})"))
     why = r.why_not(key_path)
     return None if why is None else \
         f"chart {chart} has no Secret hook for {dotted(key_path)}: {why}"
@@ -185,72 +224,111 @@ def _parent(values: Any, path: Sequence[object]) -> Any:
     return values
 
 
+def split_path(dotted_path: str) -> list[str]:
+    """`grafana.grafana\\.ini.server` -> [grafana, grafana.ini, server]."""
+    return [k.replace("\0", ".") for k in dotted_path.replace("\\.", "\0").split(".")]
+
+
 def _set(values: dict[str, Any], dotted_path: str, value: Any) -> None:
-    keys = [k.replace("\0", ".") for k in dotted_path.replace("\\.", "\0").split(".")]
+    keys = split_path(dotted_path)
     node = values
     for k in keys[:-1]:
         node = node.setdefault(k, {})
-    node[keys[-1]] = value
+    have = node.get(keys[-1])
+    if isinstance(value, list) and isinstance(have, list):
+        node[keys[-1]] = have + [v for v in value if v not in have]
+    else:
+        node[keys[-1]] = value
 
 
-def _fill(value: Any, secret: str) -> Any:
+def fill(value: Any, secret: str) -> Any:
+    """A recipe setting with `{secret}` replaced by the Secret's name."""
     if isinstance(value, str):
         return value.replace("{secret}", secret)
     if isinstance(value, list):
-        return [_fill(v, secret) for v in value]
+        return [fill(v, secret) for v in value]
     if isinstance(value, Mapping):
-        return {k: _fill(v, secret) for k, v in value.items()}
+        return {k: fill(v, secret) for k, v in value.items()}
     return value
 
 
+def env_name(hook: Hook, key_path: Sequence[object]) -> str:
+    """The variable (or Secret key) a hook reads a value as, when the Doppler name is not
+    used: `env:` names it; grafana.ini settings are GF_<SECTION>_<KEY>; else the key's name."""
+    d = dotted(key_path)
+    named = (hook.raw.get("env") or {}).get(d)
+    if named:
+        return str(named)
+    if hook.raw.get("env_from_secret"):
+        return "GF_" + "_".join(re.sub(r"[^A-Za-z0-9]", "_", str(p)).upper()
+                                for p in key_path[2:])
+    if hook.raw.get("expand_env"):
+        return "_".join(re.sub(r"[^A-Za-z0-9]", "_", str(p)).upper() for p in key_path[-2:])
+    return str(key_path[-1]).upper()
+
+
+def secret_key(hook: Hook, key_path: Sequence[object], name: str | None) -> str:
+    """The key of the Secret that holds the value at `key_path` (`name`: its Doppler name)."""
+    d = dotted(key_path)
+    fixed = (hook.raw.get("keys") or {}).get(d)
+    if fixed:
+        return str(fixed)
+    if hook.raw.get("env") or hook.raw.get("env_from_secret"):
+        return env_name(hook, key_path)
+    if hook.raw.get("env_list") and key_path[-1] == "value":
+        return name or str(key_path[-1]).upper()
+    return name or env_name(hook, key_path)
+
+
 def render(r: Recipe, values: Mapping[str, Any], names: Mapping[str, str] | None = None,
+           version: str | None = None, only: Collection[str] | None = None,
            ) -> tuple[dict[str, Any], dict[str, str]]:
     """The chart's values after the recipe moved every value it has a hook for, and the keys
-    the Secret must hold (key -> dotted values path it replaces). `names`: Doppler names by
-    dotted values path (default: the variable or key the hook names)."""
+    the Secret must hold (key -> dotted values path it replaces, or the text of a literal or
+    template key). `names`: Doppler names by dotted values path (default: the variable or key
+    the hook names). `only`: move just these dotted paths (the places a plan found)."""
     out: dict[str, Any] = copy.deepcopy(dict(values))
     keys: dict[str, str] = {}
     names = names or {}
+    used: list[Hook] = []
     for path, _ in _paths(values):
         h = r.hook(path)
-        if h is None:
+        if h is None or not h.covers(version) or not h.holds(values) or (
+                only is not None and dotted(path) not in only):
             continue
+        if h not in used:
+            used.append(h)
         d = dotted(path)
         raw = h.raw
+        secret = r.secret_of(h)
         parent = _parent(out, path)
         field = path[-1]
+        key = secret_key(h, path, names.get(d))
         if raw.get("files"):
             fname = str(raw["files"].get(field, f"{field}_file"))
-            key = names.get(d, str(field).upper())
-            parent[fname] = f"/etc/alertmanager/secrets/{r.secret}/{key}"
+            parent[fname] = f"/etc/alertmanager/secrets/{secret}/{key}"
             del parent[field]
         elif raw.get("expand_env"):
-            key = names.get(d, "_".join(str(p).upper() for p in path[-2:]))
             parent[field] = f"${{{key}}}"
-        elif raw.get("env") or raw.get("env_list"):
-            key = (raw.get("env") or {}).get(d) or names.get(d) or str(field).upper()
-            if field == "value" and len(path) >= 2 and isinstance(path[-2], int):
-                key = names.get(d, str(parent.get("name", key)))
-                del parent["value"]
-                parent["valueFrom"] = {"secretKeyRef": {"name": r.secret, "key": key}}
-            else:
-                del parent[field]
-                env = out.setdefault(str(raw["env_list"]), [])
-                env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": r.secret,
-                                                                        "key": key}}})
-        elif raw.get("env_from_secret"):
-            key = names.get(d, "GF_" + "_".join(re.sub(r"[^A-Za-z0-9]", "_", str(p)).upper()
-                                                 for p in path[2:]))
+        elif raw.get("env_list") and field == "value" and len(path) >= 2 \
+                and isinstance(path[-2], int):
+            key = names.get(d, str(parent.get("name", key)))
+            del parent["value"]
+            parent["valueFrom"] = {"secretKeyRef": {"name": secret, "key": key}}
+        elif raw.get("env_list"):
             del parent[field]
-            _set(out, str(raw["env_from_secret"]), r.secret)
+            env = out.setdefault(str(raw["env_list"]), [])
+            env.append({"name": env_name(h, path), "valueFrom": {"secretKeyRef": {
+                "name": secret, "key": key}}})
         else:
-            key = (raw.get("keys") or {}).get(d) or names.get(d) or str(field)
             del parent[field]
         keys[key] = d
-    for h in r.hooks:
-        if any(h.matches(p) for p, _ in _paths(values)):
-            for k, v in (h.raw.get("set") or {}).items():
-                _set(out, str(k), _fill(v, r.secret))
-            for k, tpl in (h.raw.get("template") or {}).items():
-                keys[str(k)] = str(tpl)
+    for h in used:
+        secret = r.secret_of(h)
+        for k, v in (h.raw.get("set") or {}).items():
+            _set(out, str(k), fill(v, secret))
+        for k, tpl in (h.raw.get("template") or {}).items():
+            keys[str(k)] = str(tpl)
+        for k, text in (h.raw.get("literal") or {}).items():
+            keys[str(k)] = str(text)
     return out, keys

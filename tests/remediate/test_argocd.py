@@ -93,7 +93,7 @@ def test_no_rendered_application_field_loses_its_value() -> None:
     (the golden after-tree, templates and values.yaml): nothing renders empty after, and every
     read that had a value keeps it, except the lines apply removed together with their value
     (argo-recipe: the chart reads it from a Secret an ExternalSecret of the tree makes)."""
-    removed_with_value = {".Values.global.tailscale.clientId"}
+    removed_with_value = {".Values.global.tailscale.clientId", ".Values.global.auth0.clientId"}
     for chart in (APPS, "example-monorepo/modules/infrastructure/apps"):
         def after(rel: str, chart: str = chart) -> str:
             f = GOLDEN_AFTER / chart / rel
@@ -134,9 +134,11 @@ def test_reasons_name_the_reader_and_the_missing_mechanism() -> None:
     cnpg = argocd.reason(g, "gitops-platform/infrastructure/helm-values/data/"
                          "postgres-prd-defaults.yaml", ("backups", "endpointURL"), True, False)
     assert cnpg is not None and "endpointURL is a plain string" in cnpg
-    loki = argocd.reason(g, "gitops-platform/infrastructure/helm-values/monitoring/loki.yaml",
-                         ("loki", "storage", "s3", "endpoint"), True, False)
-    assert loki is not None and "not 6.22.0" in loki
+    chat = argocd.reason(g, "gitops-platform/infrastructure/helm-values/monitoring/"
+                         "kube-prometheus-stack.yaml", ("alertmanager", "config", "receivers", 1,
+                                                        "telegram_configs", 0, "chat_id"),
+                         True, False)
+    assert chat is not None and "Alertmanager v0.31.0" in chat and "v0.27.0" in chat
     # A file no Application reads is not Argo's business.
     assert argocd.reason(g, "gitops-platform/apps/base/example-api/release.yaml",
                          ("spec",), True, False) is None

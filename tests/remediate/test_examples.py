@@ -93,11 +93,12 @@ def test_seed_values_moved_and_references_right(
     tree, srv, _, _ = applied
     # The app-of-apps values stay: their readers render them into Argo CD Applications' Helm
     # values, which cannot read a Secret (INJECTION.md §4); a rewrite would leave them empty.
-    # The one exception: the Tailscale client id, which tailscale-operator reads from the
-    # operator-oauth Secret the tree's ExternalSecret makes (argo-recipe), leaves with its reader.
+    # The exceptions: the Tailscale and Auth0 client ids, which tailscale-operator and oauth2-proxy
+    # read from Secrets the tree's ExternalSecrets make (argo-recipe), leave with their readers.
     values = (tree / "gitops-platform/infrastructure/apps/values.yaml").read_text()
     for value in SEED_VALUES:
-        assert (value in values) == (value != "k3r7wuCSzd11CNTRL"), value
+        assert (value in values) == (value not in ("k3r7wuCSzd11CNTRL",
+                                                   "wsZ3vIm5FlxztPisdo3Jq5BaeJvASZrz")), value
     assert "  tailscale: {}\n" in values
     assert ".Values.global.tailscale" not in (
         tree / "gitops-platform/infrastructure/apps/templates/network/tailscale-operator.yaml"

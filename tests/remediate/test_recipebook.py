@@ -23,27 +23,28 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"config": {"existingSecret": "oauth2-proxy-credentials"},
          "extraArgs": {"provider": "oidc"},
          "extraEnv": [{"name": "OAUTH2_PROXY_OIDC_ISSUER_URL", "valueFrom": {"secretKeyRef": {
-             "name": "oauth2-proxy-credentials", "key": "OAUTH2_PROXY_OIDC_ISSUER_URL"}}}]}),
+             "name": "oauth2-proxy-env", "key": "OAUTH2_PROXY_OIDC_ISSUER_URL"}}}]}),
     "kube-prometheus-stack": (
         {"grafana": {"adminPassword": "PASS", "grafana.ini": {"server": {"root_url": "URL"}}},
          "alertmanager": {"config": {"receivers": [{"name": "null"}, {
              "name": "telegram", "telegram_configs": [{"bot_token": "BOT", "chat_id": -100}]}]}}},
-        {"grafana": {"grafana.ini": {"server": {}}, "envFromSecret":
-                     "kube-prometheus-stack-doppler",
+        {"grafana": {"grafana.ini": {"server": {}}, "envFromSecret": "grafana-env-doppler",
                      "admin": {"existingSecret": "kube-prometheus-stack-doppler",
                                "userKey": "admin-user", "passwordKey": "admin-password"}},
          "alertmanager": {
              "config": {"receivers": [{"name": "null"}, {"name": "telegram", "telegram_configs": [
-                 {"bot_token_file": "/etc/alertmanager/secrets/kube-prometheus-stack-doppler/"
-                                    "BOT_TOKEN",
-                  "chat_id_file": "/etc/alertmanager/secrets/kube-prometheus-stack-doppler/"
-                                  "CHAT_ID"}]}]},
-             "alertmanagerSpec": {"secrets": ["kube-prometheus-stack-doppler"]}}}),
+                 {"bot_token_file": "/etc/alertmanager/secrets/alertmanager-doppler/BOT_TOKEN",
+                  "chat_id_file": "/etc/alertmanager/secrets/alertmanager-doppler/CHAT_ID"}]}]},
+             "alertmanagerSpec": {"secrets": ["alertmanager-doppler"]}}}),
     "loki": (
-        {"loki": {"storage": {"s3": {"endpoint": "ENDPOINT"}}}},
-        {"loki": {"storage": {"s3": {"endpoint": "${S3_ENDPOINT}"}}},
-         "global": {"extraArgs": ["-config.expand-env=true"],
-                    "extraEnvFrom": [{"secretRef": {"name": "loki-doppler"}}]}}),
+        {"deploymentMode": "SingleBinary", "loki": {"storage": {"s3": {"endpoint": "ENDPOINT"}}},
+         "singleBinary": {"extraArgs": ["-config.expand-env=true"],
+                          "extraEnvFrom": [{"secretRef": {"name": "r2"}}]}},
+        {"deploymentMode": "SingleBinary", "loki": {"storage": {"s3": {"endpoint":
+                                                                          "${S3_ENDPOINT}"}}},
+         "singleBinary": {"extraArgs": ["-config.expand-env=true"],
+                          "extraEnvFrom": [{"secretRef": {"name": "r2"}},
+                                           {"secretRef": {"name": "loki-doppler"}}]}}),
     "external-dns": (
         {"env": [{"name": "CF_API_TOKEN", "value": "TOKEN"}], "provider": "cloudflare"},
         {"env": [{"name": "CF_API_TOKEN", "valueFrom": {"secretKeyRef": {
@@ -97,9 +98,60 @@ def test_version_ranges() -> None:
     assert not recipebook.in_range("0.4.0", ">=0.3.0,<0.4.0")
     assert not recipebook.in_range("66.3.1", ">=88.5.3,<89.0.0")
     assert recipebook.in_range("v7.12", ">=7.0.0,<8.0.0")
-    why = recipebook.limit_for("kube-prometheus-stack", ("grafana", "adminPassword"), "66.3.1")
-    assert why is not None and "not 66.3.1" in why
+    # The versions the examples use, checked against the charts' values and templates.
+    for chart, version, path in (
+            ("kube-prometheus-stack", "66.3.1", ("grafana", "adminPassword")),
+            ("kube-prometheus-stack", "66.3.1", ("grafana", "grafana.ini", "server", "root_url")),
+            ("kube-prometheus-stack", "66.3.1", ("alertmanager", "config", "receivers", 1,
+                                                 "telegram_configs", 0, "bot_token")),
+            ("loki", "6.22.0", ("loki", "storage", "s3", "endpoint")),
+            ("oauth2-proxy", "7.7.1", ("config", "cookieSecret")),
+            ("oauth2-proxy", "7.12.0", ("extraArgs", "redirect-url")),
+            ("cloudflare-tunnel", "0.3.2", ("cloudflare", "account"))):
+        assert recipebook.hook_for(chart, path, version) is not None, (chart, version, path)
+        assert recipebook.limit_for(chart, path, version) is None
+    why = recipebook.limit_for("kube-prometheus-stack", ("grafana", "adminPassword"), "65.0.0")
+    assert why is not None and "not 65.0.0" in why
     assert recipebook.hook_for("kube-prometheus-stack", ("grafana", "adminPassword"),
-                               "66.3.1") is None
-    assert recipebook.hook_for("kube-prometheus-stack", ("grafana", "adminPassword"),
-                               "88.5.3") is not None
+                               "89.0.0") is None
+
+
+def test_alertmanager_chat_id_file_needs_the_alertmanager_the_chart_ships() -> None:
+    """chat_id_file exists since Alertmanager v0.31.0, which kube-prometheus-stack ships by
+    default from 81.5.0; at 66.3.1 (v0.27.0) chat_id has no file, Secret or env form."""
+    chat = ("alertmanager", "config", "receivers", 1, "telegram_configs", 0, "chat_id")
+    assert recipebook.hook_for("kube-prometheus-stack", chat, "66.3.1") is None
+    why = recipebook.limit_for("kube-prometheus-stack", chat, "66.3.1")
+    assert why is not None
+    assert "has no Secret hook" in why and "v0.27.0" in why and "v0.31.0" in why
+    assert "alertmanagerSpec.image.tag" in why
+    assert recipebook.hook_for("kube-prometheus-stack", chat, "81.5.0") is not None
+    r = recipebook.recipes()["kube-prometheus-stack"]
+    values = {"alertmanager": {"config": {"receivers": [{"telegram_configs": [
+        {"bot_token": "BOT", "chat_id": -100}]}]}}}
+    old, keys = recipebook.render(r, values, version="66.3.1")
+    assert old["alertmanager"]["config"]["receivers"][0]["telegram_configs"][0] == {
+        "bot_token_file": "/etc/alertmanager/secrets/alertmanager-doppler/BOT_TOKEN",
+        "chat_id": -100}
+    assert set(keys) == {"BOT_TOKEN"}
+
+
+def test_loki_hook_is_for_single_binary_only() -> None:
+    """Loki 6.22-7.3's single-binary StatefulSet reads singleBinary.extraArgs/extraEnvFrom (not
+    global.*); other deployment modes have no recipe yet, so nothing is moved there."""
+    r = recipebook.recipes()["loki"]
+    values = {"deploymentMode": "SimpleScalable",
+              "loki": {"storage": {"s3": {"endpoint": "ENDPOINT"}}}}
+    rendered, keys = recipebook.render(r, values, version="6.22.0")
+    assert rendered == values and not keys
+
+
+def test_grafana_admin_hook_fills_the_user_key_unless_the_values_set_a_user() -> None:
+    """With admin.existingSecret the chart reads admin-user too: the Secret holds the chart's
+    default user; a tree that sets grafana.adminUser keeps the recipe off."""
+    r = recipebook.recipes()["kube-prometheus-stack"]
+    _, keys = recipebook.render(r, {"grafana": {"adminPassword": "PASS"}}, version="66.3.1")
+    assert keys == {"admin-password": "grafana.adminPassword", "admin-user": "admin"}
+    values = {"grafana": {"adminPassword": "PASS", "adminUser": "root"}}
+    rendered, keys = recipebook.render(r, values, version="66.3.1")
+    assert rendered == values and not keys
