@@ -371,6 +371,10 @@ def build(
     wired = argo_chart.plan(argo, root, rels, [f for f in findings if f.detector != ENV_LEAK
                                                and id(f) not in removed.taken],
                             tree.parsed, stores, schema_dir)
+    # A template line that overrides a field argo-chart now feeds from a Secret can go too.
+    removed = argo_recipe.plan(argo, root, rels, [f for f in findings if f.detector != ENV_LEAK
+                                                  and id(f) not in wired.taken],
+                               tree.parsed, wired.fed, removed)
     followups: list[FollowUp] = []
     units: dict[tuple[str, str, str], _Unit] = {}
     splices: dict[str, list[Splice]] = {}

@@ -20,7 +20,9 @@ Application of the same app-of-apps deploys (`path:` source) and that holds Exte
 A Secret that an ExternalSecret of the tree already makes gets the missing keys appended to it.
 Its namespace is the Application's destination namespace; its store is the one the tree's
 ExternalSecrets in that directory use (else the environment's store). A part of a longer value
-becomes an ESO template (`https://{{ .AUTH0_DOMAIN }}/authorize`) or, for Loki, `${VAR}`.
+becomes an ESO template (`https://{{ .AUTH0_DOMAIN }}/authorize`) or, for Loki, `${VAR}`; a
+quoted string of Alloy's configuration becomes `sys.env("NAME")`, and a line of oauth2-proxy's
+`oauth2_proxy.cfg` leaves the file for an `OAUTH2_PROXY_<KEY>` variable.
 
 Every hook field is written exactly as the chart reads it (recipes/*.yaml, verified per chart
 version); a hook whose Secret would miss a key the chart then reads (`requires`) is not applied,
@@ -44,6 +46,7 @@ from secretsync.models import Finding
 from secretsync.remediate import yamledit
 from secretsync.remediate.argocd import App, ArgoGraph, Source
 from secretsync.remediate.recipebook import (
+    CFG_LINE,
     Hook,
     Recipe,
     dotted,
@@ -56,6 +59,7 @@ from secretsync.rewrite import FileChange, Splice, newline_of
 
 NAME = "argo-chart"
 _TOKENS = ("plain", "single", "double")
+_CFG_LINE = CFG_LINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,9 @@ class Wired:
         field(default_factory=list)
     """(path, line, column, description, key path, Secret, key, finding)."""
     taken: set[int] = field(default_factory=set)
+    fed: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = field(default_factory=dict)
+    """(values file, chart values path) -> (Secret, ESO composition of the value it now
+    feeds): a template line of an app-of-apps that set the same field can go (argo-recipe)."""
     touched: set[str] = field(default_factory=set)
     """ExternalSecret files already edited or written (one edit each per run)."""
     followups: dict[int, str] = field(default_factory=dict)
@@ -124,7 +131,12 @@ class _Edits:
     values: Mapping[str, Any]
     recipe: Recipe
     scalars: list[tuple[Scalar, list[Finding], Hook]]
+    pf: ParsedFile
     secrets: dict[str, _Secret] = field(default_factory=dict)
+    river: dict[int, tuple[Scalar, list[tuple[Scalar, str, str]]]] = field(default_factory=dict)
+    """Block scalar (by start) -> the quoted strings of its configuration text to replace."""
+    lines: dict[int, tuple[Scalar, list[tuple[int, int, str]]]] = field(default_factory=dict)
+    """Block scalar (by start) -> the lines of its configuration text to remove."""
     deletes: list[Scalar] = field(default_factory=list)
     splices: list[Splice] = field(default_factory=list)
     sets: dict[KeyPath, Any] = field(default_factory=dict)
@@ -169,7 +181,7 @@ def _head(grp: _Group) -> str:
 
 
 def _candidate(g: ArgoGraph, f: Finding) -> tuple[App, Source, Recipe, Hook] | None:
-    if not f.key_path or f.kind is not None or f.style not in _TOKENS:
+    if not f.key_path or f.kind is not None or f.style not in (*_TOKENS, "embedded", "literal"):
         return None
     cons = [(a, s) for a, s in g.consumers(f.path) if s.chart]
     if not cons:
@@ -183,6 +195,9 @@ def _candidate(g: ArgoGraph, f: Finding) -> tuple[App, Source, Recipe, Hook] | N
         return None
     h = r.hook(f.key_path)
     if h is None or not h.covers(src.version):
+        return None
+    if (f.style == "embedded") != bool(h.raw.get("river_env")) or \
+            (f.style == "literal") != bool(h.raw.get("cfg_env")):
         return None
     if h.raw.get("env_list") and f.key_path[-1] == "value":
         return None  # an env list entry: the usual env-ref rewrite
@@ -322,7 +337,7 @@ class _Wire:
             if not h.holds(values):
                 raise _Skip(f"the hook ({h.how}) needs {h.raw.get('when') or {}} and none of "
                             f"{h.raw.get('unless') or []} in this values file: move it by hand")
-        ed = _Edits(grp.app.namespace, values, grp.recipe, self._scalars(pf, grp))
+        ed = _Edits(grp.app.namespace, values, grp.recipe, self._scalars(pf, grp), pf)
         for sc, parts, h in ed.scalars:
             self._move(ed, sc, parts, h)
         for h in ed.used:
@@ -363,6 +378,14 @@ class _Wire:
         whole = len(parts) == 1 and parts[0].whole and parts[0].value == sc.value
         key = secret_key(h, kp, parts[0].suggested_name)
         raw = h.raw
+        if raw.get("cfg_env"):
+            self._cfg_lines(ed, sec, sc, parts, h)
+            return
+        if raw.get("river_env"):
+            # An embedded string is never `whole` (it is part of the block): the string is.
+            self._river(ed, sec, sc, parts[0], len(parts) == 1 and parts[0].value == sc.value,
+                        _split(str(raw["river_env"])))
+            return
         if raw.get("expand_env"):
             if "$" in sc.value:
                 raise _Skip(f"{dotted(kp)} already holds a `$`: Loki's -config.expand-env "
@@ -393,6 +416,48 @@ class _Wire:
             ed.appends.setdefault(_split(str(raw["env_list"])), []).append(
                 {"name": str((raw.get("env") or {}).get(dotted(kp)) or key),
                  "valueFrom": {"secretKeyRef": {"name": name, "key": key}}})
+
+    @staticmethod
+    def _river(ed: _Edits, sec: _Secret, sc: Scalar, f: Finding, whole: bool,
+               block_kp: KeyPath) -> None:
+        """A whole quoted string of the Alloy configuration text becomes sys.env("NAME")."""
+        text = ed.pf.text
+        blk = next((s for s in ed.pf.scalars if s.doc == sc.doc and s.ctx.key_path == block_kp
+                    and s.style == "literal" and s.start <= sc.start < s.end), None)
+        quoted = '"' + f.value + '"'
+        if blk is None or not whole or text[sc.start - 1:sc.end + 1] != quoted or \
+                blk.value.count(quoted) != 1:
+            raise _Skip(f"{dotted(sc.ctx.key_path)} is not a whole quoted string of the "
+                        f"configuration block {dotted(block_kp)} (written once): move it by hand")
+        sec.keys[f.suggested_name] = _Key(remote=f.suggested_name)
+        ed.river.setdefault(blk.start, (blk, []))[1].append((sc, f.suggested_name, quoted))
+
+    @staticmethod
+    def _cfg_lines(ed: _Edits, sec: _Secret, blk: Scalar, parts: list[Finding], h: Hook) -> None:
+        """A `key = "value"` (or `key = [ "value" ]`) line of a configuration block goes; the
+        app reads the same setting from <prefix><KEY> (oauth2-proxy: env over the file)."""
+        text = ed.pf.text
+        by_line: dict[int, list[Finding]] = {}
+        for f in parts:
+            by_line.setdefault(text.rfind("\n", 0, f.start) + 1, []).append(f)
+        for ls, fs in sorted(by_line.items()):
+            le = text.find("\n", ls)
+            le = len(text) if le < 0 else le
+            line = text[ls:le]
+            m = _CFG_LINE.fullmatch(line)
+            inside = m is not None and all(
+                ls + m.start("v") <= f.start and f.end <= ls + m.end("v") for f in fs)
+            if m is None or not inside or bool(m.group("open")) != bool(m.group("close")) or \
+                    [x for x in blk.value.split("\n") if x.strip() == line.strip()] != \
+                    [line.strip()]:
+                raise _Skip(f"a line of {dotted(blk.ctx.key_path)} is not `key = \"...\"` (or a "
+                            "one-item list) written once: move it by hand")
+            var = str(h.raw["cfg_env"]) + m.group("key").upper()
+            sec.keys[var] = _Key(template=_template(m.group("v"), fs)) if (
+                len(fs) > 1 or fs[0].value != m.group("v")) else _Key(remote=fs[0].suggested_name)
+            ed.lines.setdefault(blk.start, (blk, []))[1].append((ls, le, line.strip()))
+            ed.appends.setdefault(_split(str(h.raw["env_list"])), []).append(
+                {"name": var, "valueFrom": {"secretKeyRef": {"name": sec.name, "key": var}}})
 
     def _settings(self, ed: _Edits, h: Hook, chart: str) -> None:
         """The hook's fixed keys and the values fields it sets (`{secret}` filled in)."""
@@ -427,6 +492,8 @@ class _Wire:
         for sc, parts, h in ed.scalars:
             name = self._secret_name(ed.values, ed.recipe, h)
             key = secret_key(h, sc.ctx.key_path, parts[0].suggested_name)
+            self.out.fed[(grp.rel, tuple(str(k) for k in sc.ctx.key_path))] = (
+                name, _template(sc.value, parts))
             for f in parts:
                 self.out.taken.add(id(f))
                 self.out.edits.append((f.path, f.line, f.column,
@@ -442,9 +509,13 @@ class _Wire:
         for f, h in grp.items:
             by_kp.setdefault(f.key_path, []).append((f, h))
         for kp, items in sorted(by_kp.items(), key=lambda kv: kv[1][0][0].start):
+            river = bool(items[0][1].raw.get("river_env"))
+            cfg = bool(items[0][1].raw.get("cfg_env"))
             sc = next((s for s in pf.scalars if s.doc == grp.doc and s.ctx.key_path == kp
-                       and s.style in _TOKENS), None)
-            if sc is None or "\n" in sc.value:
+                       and (s.style in _TOKENS or (river and s.style == "embedded"
+                                                   and s.start == items[0][0].start)
+                            or (cfg and s.style == "literal"))), None)
+            if sc is None or ("\n" in sc.value and not cfg):
                 raise _Skip(f"{dotted(kp)} is not a one-line value: move it by hand")
             others = [f for f in self.all if f.path == grp.rel and f.doc == grp.doc
                       and f.key_path == kp and all(f is not g for g, _h in items)]
@@ -512,6 +583,23 @@ class _Wire:
     def _values_edits(self, pf: ParsedFile, doc: Document, ed: _Edits) -> list[Splice]:
         values, deletes, sets, appends = ed.values, ed.deletes, ed.sets, ed.appends
         out = list(ed.splices)
+        for blk, gone in ed.lines.values():
+            kept = [x for x in blk.value.split("\n") if x.strip() not in {g for *_, g in gone}]
+            if not any(x.strip() for x in kept):
+                raise _Skip(f"{dotted(blk.ctx.key_path)} would be left empty: move it by hand")
+            for i, (ls, le, _g) in enumerate(sorted(gone)):
+                out.append(Splice(ls, min(le + 1, len(pf.text)), "",
+                                  ((blk.doc, blk.ctx.key_path),),
+                                  ((blk.doc, blk.ctx.key_path, "\n".join(kept)),) if i == 0
+                                  else ()))
+        for blk, subs in ed.river.values():
+            new = blk.value
+            for _sc, name, quoted in subs:
+                new = new.replace(quoted, f'sys.env("{name}")')
+            for i, (sc, name, _q) in enumerate(sorted(subs, key=lambda x: x[0].start)):
+                out.append(Splice(sc.start - 1, sc.end + 1, f'sys.env("{name}")',
+                                  ((blk.doc, blk.ctx.key_path),),
+                                  ((blk.doc, blk.ctx.key_path, new),) if i == 0 else ()))
         if deletes:
             sps = yamledit.delete_keys(pf, doc, deletes)
             if sps is None:
@@ -524,12 +612,12 @@ class _Wire:
             if have == value:
                 continue
             if have is not None and not isinstance(have, Mapping | list):
-                sc = next((s for s in pf.scalars if s.doc == doc.index and s.ctx.key_path == kp
-                           and s.style in _TOKENS), None)
-                if sc is None:
+                held = next((s for s in pf.scalars if s.doc == doc.index
+                             and s.ctx.key_path == kp and s.style in _TOKENS), None)
+                if held is None:
                     raise _Skip(f"{dotted(kp)} is not a plain value: set it by hand")
-                out.append(Splice(sc.start, sc.end, _scalar_text(str(value), sc.style),
-                                  ((sc.doc, kp),), ((sc.doc, kp, str(value)),)))
+                out.append(Splice(held.start, held.end, _scalar_text(str(value), held.style),
+                                  ((held.doc, kp),), ((held.doc, kp, str(value)),)))
                 continue
             if have is not None:
                 raise _Skip(f"{dotted(kp)} holds a mapping or list: set it by hand")
@@ -549,6 +637,14 @@ class _Wire:
                 self._nest(values, kp, todo_items, inserts)
             else:
                 raise _Skip(f"{dotted(kp)} is not a list: add the entries by hand")
+        out.extend(self._inserts(pf, doc, inserts))
+        return out
+
+    @staticmethod
+    def _inserts(pf: ParsedFile, doc: Document, inserts: Mapping[KeyPath, dict[str, Any]]
+                 ) -> list[Splice]:
+        """One splice per mapping that gains keys (they all land at its end)."""
+        out: list[Splice] = []
         for parent, tree in sorted(inserts.items()):
             merged: Splice | None = None
             for k, v in tree.items():

@@ -36,12 +36,21 @@ class Removals:
     splices: dict[str, list[Splice]] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)
     """Template -> its new text."""
+    texts: dict[str, str] = field(default_factory=dict)
+    """Values file -> its new text."""
+    deleted: dict[str, list[int]] = field(default_factory=dict)
+    """File -> the (original) line numbers deleted from it, so a later place's line is known."""
     taken: set[int] = field(default_factory=set)
     """id() of the findings removed."""
     why: dict[int, str] = field(default_factory=dict)
     secret: dict[int, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     """The findings removed."""
+
+    def at(self, rel: str, line: int) -> int | None:
+        """Where original `line` of `rel` is now (None: deleted already)."""
+        gone = self.deleted.get(rel, [])
+        return None if line in gone else line - sum(1 for d in gone if d < line)
 
 
 def _settings_hold(root: Path, files: Sequence[str], settings: Mapping[str, Any],
@@ -124,62 +133,97 @@ def _delete_line(text: str, line: int) -> str | None:
 
 
 def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Finding],
-         parsed: Callable[[str], ParsedFile | None]) -> Removals:
+         parsed: Callable[[str], ParsedFile | None],
+         fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]] | None = None,
+         prior: Removals | None = None) -> Removals:
+    """`fed`: (values file, chart values path) -> (Secret, ESO composition) of what argo-chart
+    now feeds the chart from a Secret (a template line setting the same field would override
+    it); `prior`: the removals of an earlier pass, to extend."""
     es = produced(root, rels)
-    out = Removals()
-    texts: dict[str, str] = {}
-    # Bottom up, so an earlier deletion never moves a later place's line.
+    out = prior if prior is not None else Removals()
     for f in sorted(findings, key=lambda x: (x.path, -x.line)):
-        if not f.whole or f.style != "plain" or not f.key_path or f.kind is not None:
+        if id(f) in out.taken or not f.whole or f.style != "plain" or not f.key_path or \
+                f.kind is not None:
             continue
-        found = _take(g, es, f, root)
-        if found is None:
+        found = _take(g, es, f, root, fed or {})
+        pf = parsed(f.path) if found is not None else None
+        line = out.at(f.path, f.line)
+        if found is None or pf is None or line is None:
             continue
         reads, why, secret = found
-        pf = parsed(f.path)
-        if pf is None:
-            continue
-        new_text = _delete_line(texts.get(f.path, pf.text), f.line)
-        tpl_ok = True
+        new_text = _delete_line(out.texts.get(f.path, pf.text), line)
         staged: dict[str, str] = {}
         for r in sorted(reads, key=lambda r: -r.line):
-            if r.template in out.templates:
-                tpl_ok = False  # one edit per template per run keeps every line number true
-                break
-            base = staged.get(r.template) or (root / r.template).read_text(encoding="utf-8")
-            edited = _delete_line(base, r.line)
+            at = out.at(r.template, r.line)
+            base = staged.get(r.template) or out.templates.get(r.template) or \
+                (root / r.template).read_text(encoding="utf-8")
+            edited = _delete_line(base, at) if at is not None else None
             if edited is None:
-                tpl_ok = False
                 break
             staged[r.template] = edited
-        if new_text is None or not tpl_ok:
-            continue
-        texts[f.path] = new_text
-        out.templates.update(staged)
-        out.taken.add(id(f))
-        out.why[id(f)] = why
-        out.secret[id(f)] = secret
-        out.findings.append(f)
-    for rel, text in texts.items():
+        else:
+            if new_text is None:
+                continue
+            out.texts[f.path] = new_text
+            out.deleted.setdefault(f.path, []).append(f.line)
+            for r in reads:
+                out.deleted.setdefault(r.template, []).append(r.line)
+            out.templates.update(staged)
+            out.taken.add(id(f))
+            out.why[id(f)] = why
+            out.secret[id(f)] = secret
+            out.findings.append(f)
+    for rel, text in out.texts.items():
         pf = parsed(rel)
         assert pf is not None
-        removed = [f for f in findings if id(f) in out.taken and f.path == rel]
-        # Only the span that changes (a saved plan's digest keeps covering the rest).
-        old = pf.text
-        a = 0
-        while a < min(len(old), len(text)) and old[a] == text[a]:
-            a += 1
-        b = 0
-        while b < min(len(old), len(text)) - a and old[-1 - b] == text[-1 - b]:
-            b += 1
-        sp = Splice(a, len(old) - b, text[a:len(text) - b],
-                    tuple((f.doc, f.key_path) for f in removed))
-        out.splices[rel] = [sp]
+        removed = [f for f in out.findings if f.path == rel]
+        out.splices[rel] = [_changed_span(pf.text, text, removed)]
     return out
 
 
+def _changed_span(old: str, text: str, removed: Sequence[Finding]) -> Splice:
+    """Only the span that changes (a saved plan's digest keeps covering the rest)."""
+    a = 0
+    while a < min(len(old), len(text)) and old[a] == text[a]:
+        a += 1
+    b = 0
+    while b < min(len(old), len(text)) - a and old[-1 - b] == text[-1 - b]:
+        b += 1
+    return Splice(a, len(old) - b, text[a:len(text) - b],
+                  tuple((f.doc, f.key_path) for f in removed))
+
+
+_ACTION = re.compile(r"\{\{-?\s*\.Values((?:\.[A-Za-z_][\w-]*)+)\s*-?\}\}")
+
+
+def _fed_by(fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]], root: Path,
+            r: ValueRead, name: str) -> tuple[str, str] | None:
+    """(Secret, values file) when a values file of the read's source now feeds the same chart
+    field from a Secret with the same composition as the template line (`https://{{ .NAME }}/`
+    both): removing the line leaves the chart reading the same value."""
+    if r.source is None or r.chart_key is None:
+        return None
+    for vf in r.source.value_files:
+        hit = fed.get((vf, tuple(r.chart_key)))
+        if hit is None:
+            continue
+        lines = (root / r.template).read_text(encoding="utf-8").split("\n")
+        m = re.match(r"^\s*[^\s:#][^:#]*:[ \t]+(.*?)\s*$", lines[r.line - 1]) \
+            if r.line <= len(lines) else None
+        if m is None:
+            return None
+        text = _ACTION.sub(lambda a: "{{ ." + name + " }}" if a.group(1)[1:] == ".".join(
+            r.values_path) else a.group(0), m.group(1))
+        if "{{ .Values" in text or text.count("{{") != text.count("{{ ." + name + " }}") or \
+                text[:1] in ("'", '"'):
+            return None
+        return (hit[0], vf) if text == hit[1] else None
+    return None
+
+
 def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], f: Finding,
-          root: Path) -> tuple[list[ValueRead], str, str] | None:
+          root: Path, fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]],
+          ) -> tuple[list[ValueRead], str, str] | None:
     """The template reads to remove with `f`, and what reads it instead; None: not this kind."""
     for app, src in g.consumers(f.path):
         if src.chart:
@@ -196,8 +240,16 @@ def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], 
         return None
     why = secret = ""
     for r in reads:
-        if r.values_path != tuple(str(k) for k in f.key_path) or not r.whole or \
-                r.source is None or not r.source.chart or r.chart_key is None:
+        if r.values_path != tuple(str(k) for k in f.key_path) or r.source is None or \
+                not r.source.chart or r.chart_key is None:
+            return None
+        via = _fed_by(fed, root, r, f.suggested_name)
+        if via is not None:
+            why = (f"{via[1]} now feeds chart {r.source.chart} value {'.'.join(r.chart_key)} "
+                   f"from Secret {via[0]}; {r.template}:{r.line} no longer overrides it")
+            secret = via[0]
+            continue
+        if not r.whole:
             return None
         ns = next((a.namespace for a in g.apps if a.name == r.app and a.file == r.template),
                   None)

@@ -15,6 +15,10 @@ chart reads when its inline values are unset) with:
         env_from_secret: <values path naming a Secret read as environment>
         files: {<field>: <field>_file}   app-native *_file settings (Alertmanager)
         expand_env: true                the app expands ${VAR} in its config (Loki)
+        river_env: <values path>        a quoted string of the Alloy configuration text at
+                                        that path becomes sys.env("NAME")
+        cfg_env: <prefix>               a `key = "value"` line of a configuration block goes,
+                                        read as <prefix><KEY> from env_list (oauth2_proxy.cfg)
         template: {<Secret key>: <ESO template over the moved values>}
         literal: {<Secret key>: <text>}  a key the chart also reads, with a fixed value
         secret: <Secret name>            this hook's own Secret (default: the recipe's)
@@ -44,6 +48,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+CFG_LINE = re.compile(r'\s*(?P<key>[a-z][a-z0-9_]*)\s*=\s*(?P<open>\[\s*)?"(?P<v>[^"\\]*)"'
+                      r'(?P<close>\s*\])?\s*')
+"""A `key = "value"` or `key = [ "value" ]` line of a TOML-like configuration text."""
 _VERSION = re.compile(r"(>=|<=|>|<|==)?\s*v?(\d+(?:\.\d+)*)")
 
 
@@ -280,21 +287,80 @@ def secret_key(hook: Hook, key_path: Sequence[object], name: str | None) -> str:
     return name or env_name(hook, key_path)
 
 
+def _render_river(r: Recipe, out: dict[str, Any], names: Mapping[str, str],
+                  version: str | None, only: Collection[str] | None,
+                  found: Mapping[str, Sequence[str]], keys: dict[str, str],
+                  used: list[Hook]) -> None:
+    """river_env hooks: a quoted string of a configuration text becomes sys.env("NAME")."""
+    for d, texts in found.items():
+        h = r.hook(split_path(d))
+        text = texts[0]
+        block = str(h.raw.get("river_env") or "") if h is not None else ""
+        if h is None or not block or not h.covers(version) or (
+                only is not None and d not in only):
+            continue
+        where = split_path(block)
+        holder = _parent(out, where)
+        key = names.get(d) or str(split_path(d)[-1]).upper()
+        quoted = '"' + text + '"'
+        if isinstance(holder.get(where[-1]), str) and holder[where[-1]].count(quoted) == 1:
+            holder[where[-1]] = holder[where[-1]].replace(quoted, f'sys.env("{key}")')
+            keys[key] = d
+            if h not in used:
+                used.append(h)
+
+
+def _render_cfg(r: Recipe, out: dict[str, Any], names: Mapping[str, str],
+                version: str | None, only: Collection[str] | None,
+                found: Mapping[str, Sequence[str]], keys: dict[str, str],
+                used: list[Hook]) -> None:
+    """cfg_env hooks: each line of the configuration text holding a found value goes; the app
+    reads <prefix><KEY> from a Secret (env_list)."""
+    for d, texts in found.items():
+        path = split_path(d)
+        h = r.hook(path)
+        if h is None or not h.raw.get("cfg_env") or not h.covers(version) or (
+                only is not None and d not in only):
+            continue
+        holder = _parent(out, path)
+        lines = str(holder.get(path[-1], "")).split("\n")
+        kept = []
+        for line in lines:
+            m = CFG_LINE.fullmatch(line)
+            if m is None or not any(t in m.group("v") for t in texts):
+                kept.append(line)
+                continue
+            var = str(h.raw["cfg_env"]) + m.group("key").upper()
+            secret = r.secret_of(h)
+            out.setdefault(str(h.raw["env_list"]), []).append(
+                {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": var}}})
+            keys[var] = d
+        holder[path[-1]] = "\n".join(kept)
+        if h not in used:
+            used.append(h)
+
+
 def render(r: Recipe, values: Mapping[str, Any], names: Mapping[str, str] | None = None,
            version: str | None = None, only: Collection[str] | None = None,
+           found: Mapping[str, Sequence[str]] | None = None,
            ) -> tuple[dict[str, Any], dict[str, str]]:
     """The chart's values after the recipe moved every value it has a hook for, and the keys
     the Secret must hold (key -> dotted values path it replaces, or the text of a literal or
     template key). `names`: Doppler names by dotted values path (default: the variable or key
-    the hook names). `only`: move just these dotted paths (the places a plan found)."""
+    the hook names). `only`: move just these dotted paths (the places a plan found). `found`:
+    for a hook inside a configuration text (river_env), the strings found there by dotted path
+    (`alloy.configMap.content.endpoint`)."""
     out: dict[str, Any] = copy.deepcopy(dict(values))
     keys: dict[str, str] = {}
     names = names or {}
     used: list[Hook] = []
+    _render_river(r, out, names, version, only, found or {}, keys, used)
+    _render_cfg(r, out, names, version, only, found or {}, keys, used)
     for path, _ in _paths(values):
         h = r.hook(path)
         if h is None or not h.covers(version) or not h.holds(values) or (
-                only is not None and dotted(path) not in only):
+                only is not None and dotted(path) not in only) or \
+                h.raw.get("river_env") or h.raw.get("cfg_env"):
             continue
         if h not in used:
             used.append(h)

@@ -73,8 +73,8 @@ def test_chart_hook_places_move_and_real_limits_stay(planned: tuple[Path, Built]
         chat = _followup(built, kps, "alertmanager.config.receivers[1].telegram_configs[0]."
                                      "chat_id")
         assert chat is not None and "chat_id_file" in chat and "v0.27.0" in chat
-        cfg = _followup(built, f"{root}/{OAUTH}", "config.configFile")
-        assert cfg is not None and "no Secret hook for config.configFile" in cfg
+        assert (f"{root}/{OAUTH}", "config.configFile") in moved
+        assert _followup(built, f"{root}/{OAUTH}", "config.configFile") is None
 
 
 def test_values_written_are_what_the_recipe_renders(planned: tuple[Path, Built]) -> None:
@@ -94,10 +94,28 @@ def test_values_written_are_what_the_recipe_renders(planned: tuple[Path, Built])
             by_path = {recipebook.dotted(kp): names[(path, dotted(kp))]
                        for kp, _v in recipebook._paths(old) if (path, dotted(kp)) in names}
             assert by_path, path
+            found = {"config.configFile": ["tail876052"]} if rel == OAUTH else None
             want, keys = recipebook.render(recipebook.recipes()[chart], old, by_path, version,
-                                           only=set(by_path))
+                                           only=set(by_path), found=found)
             assert keys, path
             assert _load(after / path) == want, path
+
+
+def test_alloy_reads_the_endpoint_from_its_environment(planned: tuple[Path, Built]) -> None:
+    after, built = planned
+    endpoint = "https://4aa95df965d3bc2bfaabe9012a35857c.r2.cloudflarestorage.com"
+    for root in ROOTS:
+        path = f"{root}/helm-values/monitoring/alloy.yaml"
+        (edit,) = [e for e in built.plan.edits if e.kind == "argo-chart" and e.path == path]
+        old = _load(after.parent / "examples" / path)
+        d = "alloy.configMap.content.endpoint"
+        want, keys = recipebook.render(recipebook.recipes()["alloy"], old, {d: str(edit.key)},
+                                       "0.10.1", found={d: [endpoint]})
+        assert keys == {str(edit.key): d}
+        got = _load(after / path)
+        assert got == want
+        assert endpoint not in got["alloy"]["configMap"]["content"]
+        assert f'sys.env("{edit.key}")' in got["alloy"]["configMap"]["content"]
 
 
 def test_externalsecrets_are_valid_and_hold_every_key_the_chart_reads(
@@ -122,10 +140,12 @@ def test_externalsecrets_are_valid_and_hold_every_key_the_chart_reads(
             "GF_AUTH_GENERIC_OAUTH_API_URL"}
         assert made["oauth2-proxy-credentials"]["keys"] == {"client-id", "client-secret",
                                                             "cookie-secret"}
-        assert made["oauth2-proxy-env"]["keys"] == {"OAUTH2_PROXY_OIDC_ISSUER_URL",
-                                                    "OAUTH2_PROXY_REDIRECT_URL"}
+        assert made["oauth2-proxy-env"]["keys"] == {
+            "OAUTH2_PROXY_OIDC_ISSUER_URL", "OAUTH2_PROXY_REDIRECT_URL",
+            "OAUTH2_PROXY_COOKIE_DOMAINS", "OAUTH2_PROXY_WHITELIST_DOMAINS"}
         assert len(made["loki-doppler"]["keys"]) == 1
         assert made["alertmanager-doppler"]["ns"] == "monitoring"
+        assert made["alloy-doppler"]["ns"] == "monitoring"
         # The store the tree's own ExternalSecrets in that directory read.
         assert {m["store"] for m in made.values()} == {"doppler-prd"}
         # Each key the rewritten values point at exists in that Secret.
@@ -154,7 +174,7 @@ def test_the_credentials_kustomization_builds_with_the_new_manifests(
         out = subprocess.run([kubectl, "kustomize", str(after / root / "manifests/credentials")],
                              capture_output=True, text=True, timeout=120, check=True).stdout
         for name in ("kube-prometheus-stack-doppler", "grafana-env-doppler", "loki-doppler",
-                     "alertmanager-doppler", "oauth2-proxy-env"):
+                     "alertmanager-doppler", "oauth2-proxy-env", "alloy-doppler"):
             assert f"name: {name}\n" in out, (root, name)
 
 
@@ -293,3 +313,41 @@ def test_the_new_key_goes_into_the_trees_own_externalsecret(tmp_path: Path) -> N
     assert [d["secretKey"] for d in es["spec"]["data"]] == ["client-id", "client-secret",
                                                             "cookie-secret"]
     assert not built.plan.manifests  # no new file: the tree's ExternalSecret holds it
+
+
+DOMAIN = "dev-tgrsoxiakeqdr1gg.us.auth0.com"
+
+
+@pytest.mark.parametrize(("line", "moves"), [
+    ("oidc-issuer-url: https://{{ .Values.global.auth0.domain }}/", True),
+    ("oidc-issuer-url: https://{{ .Values.global.auth0.domain }}/v2/", False),
+])
+def test_a_template_line_goes_only_when_the_secret_feeds_the_same_value(
+        tmp_path: Path, line: str, moves: bool) -> None:
+    """The app-of-apps template sets extraArgs.oidc-issuer-url in helm.values (it overrides the
+    values file). Once argo-chart feeds that flag from Secret oauth2-proxy-env as
+    `https://{{ .AUTH0_DOMAIN }}/`, the template line (and the global value only it reads) can
+    go, but only when the line composes the same value."""
+    root = _small(tmp_path, credentials=True, existing_secret=False,
+                  extra=f"extraArgs:\n  oidc-issuer-url: https://{DOMAIN}/\n")
+    (root / "helm-values/oauth2-proxy.yaml").write_text(
+        f"extraArgs:\n  oidc-issuer-url: https://{DOMAIN}/\n")
+    (root / "apps/values.yaml").write_text(
+        f"repo: https://example.com/git.git\nglobal:\n  auth0:\n    domain: {DOMAIN}\n")
+    (root / "apps/templates/oauth2-proxy.yaml").write_text(APP.replace(
+        "          - $values/helm-values/oauth2-proxy.yaml\n",
+        "          - $values/helm-values/oauth2-proxy.yaml\n        values: |\n"
+        f"          extraArgs:\n            {line}\n            provider: oidc\n"))
+    built = build(root, config.load(root, project="shop"))
+    kinds = {(e.path, e.kind) for e in built.plan.edits}
+    assert ("helm-values/oauth2-proxy.yaml", "argo-chart") in kinds
+    assert (("apps/values.yaml", "argo-recipe") in kinds) == moves
+    changed = {c.rel: c.data.decode() for c in built.changes}
+    if moves:
+        assert DOMAIN not in changed["apps/values.yaml"]
+        tpl = changed["apps/templates/oauth2-proxy.yaml"]
+        assert ".Values.global.auth0.domain" not in tpl and "provider: oidc" in tpl
+    else:
+        assert "apps/values.yaml" not in changed
+        reason = _followup(built, "apps/values.yaml", "global.auth0.domain")
+        assert reason is not None and "oauth2-proxy.yaml" in reason

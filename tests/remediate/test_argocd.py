@@ -93,7 +93,8 @@ def test_no_rendered_application_field_loses_its_value() -> None:
     (the golden after-tree, templates and values.yaml): nothing renders empty after, and every
     read that had a value keeps it, except the lines apply removed together with their value
     (argo-recipe: the chart reads it from a Secret an ExternalSecret of the tree makes)."""
-    removed_with_value = {".Values.global.tailscale.clientId", ".Values.global.auth0.clientId"}
+    removed_with_value = {".Values.global.tailscale.clientId", ".Values.global.auth0.clientId",
+                          ".Values.global.auth0.domain"}
     for chart in (APPS, "example-monorepo/modules/infrastructure/apps"):
         def after(rel: str, chart: str = chart) -> str:
             f = GOLDEN_AFTER / chart / rel

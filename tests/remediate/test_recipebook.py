@@ -155,3 +155,34 @@ def test_grafana_admin_hook_fills_the_user_key_unless_the_values_set_a_user() ->
     values = {"grafana": {"adminPassword": "PASS", "adminUser": "root"}}
     rendered, keys = recipebook.render(r, values, version="66.3.1")
     assert rendered == values and not keys
+
+
+def test_alloy_configuration_string_becomes_sys_env() -> None:
+    """Alloy reads sys.env("NAME"); alloy.envFrom (chart 0.10-1.11) gives it the Secret."""
+    r = recipebook.recipes()["alloy"]
+    content = 'remote.s3 "x" {\n  client {\n    endpoint = "https://R2"\n    key = "k"\n  }\n}\n'
+    values = {"alloy": {"configMap": {"content": content}, "envFrom": [
+        {"secretRef": {"name": "r2"}}]}}
+    found = {"alloy.configMap.content.endpoint": ["https://R2"]}
+    rendered, keys = recipebook.render(r, values, {"alloy.configMap.content.endpoint": "R2_URL"},
+                                       "0.10.1", found=found)
+    assert rendered["alloy"]["configMap"]["content"] == content.replace(
+        '"https://R2"', 'sys.env("R2_URL")')
+    assert rendered["alloy"]["envFrom"] == [{"secretRef": {"name": "r2"}},
+                                            {"secretRef": {"name": "alloy-doppler"}}]
+    assert keys == {"R2_URL": "alloy.configMap.content.endpoint"}
+    assert recipebook.hook_for("alloy", ("alloy", "configMap", "content", "endpoint"),
+                               "0.10.1") is not None
+
+
+def test_oauth2_proxy_cfg_lines_become_variables() -> None:
+    """A `cookie_domains = [ "..." ]` line of config.configFile leaves the ConfigMap's
+    oauth2_proxy.cfg; oauth2-proxy reads OAUTH2_PROXY_COOKIE_DOMAINS from the Secret instead."""
+    r = recipebook.recipes()["oauth2-proxy"]
+    cfg = 'email_domains = [ "*" ]\ncookie_domains = [ ".TAILNET.ts.net" ]\nprovider = "oidc"'
+    rendered, keys = recipebook.render(r, {"config": {"configFile": cfg}}, version="7.12.0",
+                                       found={"config.configFile": ["TAILNET"]})
+    assert rendered["config"]["configFile"] == 'email_domains = [ "*" ]\nprovider = "oidc"'
+    assert rendered["extraEnv"] == [{"name": "OAUTH2_PROXY_COOKIE_DOMAINS", "valueFrom": {
+        "secretKeyRef": {"name": "oauth2-proxy-env", "key": "OAUTH2_PROXY_COOKIE_DOMAINS"}}}]
+    assert keys == {"OAUTH2_PROXY_COOKIE_DOMAINS": "config.configFile"}
