@@ -126,7 +126,7 @@ def changed_context(data: bytes, pred: bytes) -> tuple[list[bytes] | None, froze
     return [lines[i] for i in sorted(keep)], removed
 
 
-_CACHE_LINES = 200_000
+_CACHE_LINES = 50_000
 _REMOVED_BYTES = 4096
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -101,23 +101,33 @@ def boundary(repo: Path, rev_range: str) -> list[str]:
     return [line[1:] for line in out.splitlines() if line.startswith("-")]
 
 
-def commits(repo: Path, revs: Sequence[str]) -> list[Commit]:
-    """Every commit `revs` selects, parents before children, with its changes."""
+def commits(repo: Path, revs: Sequence[str],
+            keep: Callable[[str], bool] = lambda _: True) -> list[Commit]:
+    """Every commit `revs` selects, parents before children, with its changes to the paths
+    `keep` accepts. Repeated ids and paths are one string each: a long history holds the
+    same path and blob in many commits."""
     out = _git(repo, "log", *revs, "--reverse", "--topo-order", "--raw", "-z", "-M",
                "--no-abbrev", "--diff-merges=first-parent", "--no-ext-diff", "--no-textconv",
                "--format=%x01%H %P%x00%ct %cI", "--", what="cannot read the history")
+    strings: dict[str, str] = {}
+    one = strings.setdefault
     result: list[Commit] = []
-    for chunk in out.split("\x01")[1:]:
+    start = out.find("\x01")
+    while start >= 0:
+        end = out.find("\x01", start + 1)
+        chunk = out[start + 1:end if end >= 0 else len(out)]
+        start = end
         head_line, _, rest = chunk.partition("\x00")
-        shas = head_line.split()
+        shas = [one(x, x) for x in head_line.split()]
         stamp, _, rest = rest.partition("\x00")
         time_s, _, date = stamp.strip().partition(" ")
-        changes = _changes(rest.lstrip("\n").split("\x00"))
-        result.append(Commit(shas[0], tuple(shas[1:]), int(time_s), date, tuple(changes)))
+        changes = _changes(rest.lstrip("\n").split("\x00"), keep, one)
+        result.append(Commit(shas[0], tuple(shas[1:]), int(time_s), date, changes))
     return result
 
 
-def _changes(fields: list[str]) -> tuple[Change, ...]:
+def _changes(fields: list[str], keep: Callable[[str], bool],
+             one: Callable[[str, str], str]) -> tuple[Change, ...]:
     """`--raw -z` records: `:modes shas status` then one path, or two for a rename or copy (a
     rename is its source removed and its destination added with the source as predecessor)."""
     out: list[Change] = []
@@ -128,16 +138,22 @@ def _changes(fields: list[str]) -> tuple[Change, ...]:
             i += 1
             continue
         old_mode, new_mode, old_blob, new_blob, status = parts[:5]
-        blob = new_blob if new_mode in _BLOB_MODES and new_blob != _NULL_SHA else None
-        old = old_blob if old_mode in _BLOB_MODES and old_blob != _NULL_SHA else None
+        blob = one(new_blob, new_blob) if new_mode in _BLOB_MODES and new_blob != _NULL_SHA \
+            else None
+        old = one(old_blob, old_blob) if old_mode in _BLOB_MODES and old_blob != _NULL_SHA \
+            else None
         if status[:1] in ("R", "C") and i + 2 < len(fields):
-            src, dst = fields[i + 1], fields[i + 2]
-            if status[0] == "R":
+            src, dst = one(fields[i + 1], fields[i + 1]), one(fields[i + 2], fields[i + 2])
+            if status[0] == "R" and keep(src):
                 out.append(Change(src, None, old, src))
-            out.append(Change(dst, blob, old, src))
+            if keep(dst):
+                out.append(Change(dst, blob, old, src))
             i += 3
         else:
-            out.append(Change(fields[i + 1], blob, old, fields[i + 1]))
+            path = fields[i + 1]
+            if keep(path):
+                path = one(path, path)
+                out.append(Change(path, blob, old, path))
             i += 2
     return tuple(out)
 
@@ -154,13 +170,20 @@ def tree(repo: Path, commit: str) -> dict[str, str]:
     return files
 
 
+_SMALL_CACHES = ("-c", "core.deltaBaseCacheLimit=8m", "-c", "core.packedGitWindowSize=2m",
+                 "-c", "core.packedGitLimit=16m")
+"""Reading a history's blobs in history order, git's default caches (96 MB of delta bases, a
+GiB of mapped pack) make cat-file the largest process for no speed gain: on onedr0p/home-ops
+these limits take it from 104 to 34 MB at the same CPU time."""
+
+
 class BlobReader:
     """ONE `git cat-file --batch` process for every blob a run reads. Requests are written by a
     thread while the answers are read here, so neither pipe can fill up and stall the other."""
 
     def __init__(self, repo: Path) -> None:
         self._proc = subprocess.Popen(
-            ["git", "-C", str(repo), "cat-file", "--batch"],
+            ["git", "-C", str(repo), *_SMALL_CACHES, "cat-file", "--batch"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
 

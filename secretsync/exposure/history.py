@@ -20,9 +20,9 @@ import hashlib
 import multiprocessing
 import os
 import re
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -177,6 +177,9 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         _worker_init()
         yield None
         return
+    # The detectors are built here first: the forked workers share their modules' pages with
+    # this process (which needs them later anyway) instead of each importing its own copy.
+    _worker_init()
     ctx = multiprocessing.get_context("fork")
     # Workers hold values from the history: they die with this process, SIGKILL included.
     with ProcessPoolExecutor(workers, mp_context=ctx,
@@ -186,48 +189,63 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
 
 
 def _scan_all(jobs: Iterable[_Job], pool: ProcessPoolExecutor | None,
-              workers: int) -> Iterator[Scanned]:
-    """Every blob scanned, with at most two batches per worker in flight (memory stays
-    bounded however long the history)."""
+              workers: int) -> Iterator[tuple[_Job, Scanned]]:
+    """Every blob scanned, in the order of `jobs`, with at most two batches per worker in
+    flight (memory stays bounded however long the history)."""
     if pool is None:
         for batch in _batches(jobs):
-            yield from _scan_jobs(batch)
+            yield from zip(batch, _scan_jobs(batch), strict=True)
         return
-    pending: set[Future[list[Scanned]]] = set()
+    pending: deque[tuple[list[_Job], Future[list[Scanned]]]] = deque()
     for batch in _batches(jobs):
-        pending.add(pool.submit(_scan_jobs, batch))
+        pending.append((batch, pool.submit(_scan_jobs, batch)))
         if len(pending) >= 2 * workers:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield from fut.result()
-    for fut in pending:
-        yield from fut.result()
+            done, fut = pending.popleft()
+            yield from zip(done, fut.result(), strict=True)
+    while pending:
+        done, fut = pending.popleft()
+        yield from zip(done, fut.result(), strict=True)
 
 
-_RECENT_BYTES = 48 << 20
+_LIVE_BYTES = 64 << 20
+"""A budget for the blobs kept as a later version's predecessor (each is kept from its reading
+to its last use; onedr0p/home-ops needs 2.6 MB at most). Over it, the oldest is dropped and
+its successors are scanned in full: slower, never wrong."""
 
 
-class _Recent:
-    """The blobs read last, up to a byte budget: a version's predecessor is usually among
-    them (in a branchy history the newest version of its path often is not)."""
+class _Predecessors:
+    """Each blob that a later blob follows (its predecessor at a path), from its reading to
+    its last use as a predecessor; nothing else."""
 
-    def __init__(self, budget: int) -> None:
-        self._blobs: OrderedDict[str, bytes] = OrderedDict()
+    def __init__(self, order: Iterable[tuple[str, str | None]], budget: int) -> None:
+        last: dict[str, int] = {}
+        for i, (_, old) in enumerate(order):
+            if old is not None:
+                last[old] = i
+        self._last = last
+        self._kept: dict[str, bytes] = {}
         self._budget = budget
         self._size = 0
 
-    def get(self, sha: str) -> bytes | None:
-        data = self._blobs.get(sha)
-        if data is not None:
-            self._blobs.move_to_end(sha)
-        return data
-
-    def put(self, sha: str, data: bytes) -> None:
-        self._blobs[sha] = data
+    def keep(self, i: int, sha: str, data: bytes) -> None:
+        """Keep the `i`th blob if a later one follows it."""
+        if self._last.get(sha, -1) <= i:
+            return
+        self._kept[sha] = data
         self._size += len(data)
-        while self._size > self._budget and len(self._blobs) > 1:
-            _, dropped = self._blobs.popitem(last=False)
+        while self._size > self._budget and len(self._kept) > 1:
+            dropped = self._kept.pop(next(iter(self._kept)))
             self._size -= len(dropped)
+
+    def take(self, i: int, old: str | None) -> bytes | None:
+        """The predecessor's bytes for the `i`th blob, dropped after its last use."""
+        if old is None:
+            return None
+        if self._last.get(old) == i:
+            data = self._kept.pop(old, None)
+            self._size -= len(data or b"")
+            return data
+        return self._kept.get(old)
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -259,10 +277,19 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
     if opts.rev_range is not None:
         git.check_range(root, opts.rev_range)
     workers = _cores(opts.jobs)
+    wanted: dict[str, tuple[bool, bool]] = {}
+
+    def want(rel: str) -> tuple[bool, bool]:
+        hit = wanted.get(rel)
+        if hit is None:
+            hit = wanted[rel] = scanned_path(rel, opts.excludes)
+        return hit
+
     with _pool(workers) as pool:
-        history = git.commits(root, [opts.rev_range] if opts.rev_range else ["--all"])
+        history = git.commits(root, [opts.rev_range] if opts.rev_range else ["--all"],
+                              keep=lambda rel: want(rel)[0])
         head_sha = git.head(root)
-        secrets, stats, warnings = _run(root, history, head_sha, opts, pool, workers)
+        secrets, stats, warnings = _run(root, history, head_sha, opts, pool, workers, want)
     head_stamp = None
     if head_sha is not None:
         head_stamp = Stamp(head_sha, git.commit_date(root, head_sha))
@@ -272,15 +299,8 @@ def run_exposure(path: Path, opts: ExposureOptions) -> ExposureReport:
 
 def _run(
     root: Path, history: Sequence[git.Commit], head_sha: str | None, opts: ExposureOptions,
-    pool: ProcessPoolExecutor | None, workers: int,
+    pool: ProcessPoolExecutor | None, workers: int, want: Callable[[str], tuple[bool, bool]],
 ) -> tuple[list[Exposed], list[int], list[str]]:
-    wanted: dict[str, tuple[bool, bool]] = {}
-
-    def want(rel: str) -> tuple[bool, bool]:
-        if rel not in wanted:
-            wanted[rel] = scanned_path(rel, opts.excludes)
-        return wanted[rel]
-
     # Each blob once, under the first path that held it, in history order.
     to_scan: dict[str, tuple[str, bool, str | None]] = {}
     for c in history:
@@ -290,16 +310,17 @@ def _run(
                 if ok:
                     to_scan[ch.blob] = (ch.path, template, ch.old)
     warnings: list[str] = []
-    results: dict[str, Scanned] = {}
     stats = [0, 0]
     with git.BlobReader(root) as reader:
         blobs = reader.read(to_scan, opts.max_bytes)
 
         def jobs() -> Iterator[_Job]:
             too_big: set[str] = set()
-            recent = _Recent(_RECENT_BYTES)
-            for sha, data, size in blobs:
+            preds = _Predecessors(((sha, old) for sha, (_, _, old) in to_scan.items()),
+                                  _LIVE_BYTES)
+            for i, (sha, data, size) in enumerate(blobs):
                 rel, template, old = to_scan[sha]
+                pred = preds.take(i, old)
                 if data is None:
                     if size > opts.max_bytes and rel not in too_big:
                         too_big.add(rel)
@@ -308,45 +329,35 @@ def _run(
                     continue
                 stats[0] += 1
                 stats[1] += size
-                pred = recent.get(old) if old is not None else None
-                recent.put(sha, data)
+                preds.keep(i, sha, data)
                 yield sha, rel, template, data, pred
 
-        for scanned in _scan_all(jobs(), pool, workers):
-            results[scanned.sha] = scanned
-        found = _resolve(to_scan, results, reader, opts.max_bytes)
+        found: dict[str, tuple[Finding, ...]] = {}
+        for job, scanned in _scan_all(jobs(), pool, workers):
+            _resolve(found, scanned, to_scan[job[0]][2], job[3])
         secrets = _secrets(root, history, found, head_sha, opts, reader, want)
     return secrets, stats, warnings
 
 
-def _resolve(
-    to_scan: dict[str, tuple[str, bool, str | None]], results: dict[str, Scanned],
-    reader: git.BlobReader, max_bytes: int,
-) -> dict[str, tuple[Finding, ...]]:
-    """Findings per blob with any. A version that was not scanned holds its predecessor's
-    findings whose values it still has: those on removed lines are looked up in its bytes."""
-    found: dict[str, tuple[Finding, ...]] = {}
-    for sha, (_, _, old) in to_scan.items():
-        r = results.get(sha)
-        if r is None:
-            continue
-        if r.findings is not None:
-            if r.findings:
-                found[sha] = r.findings
-            continue
-        inherited = found.get(old or "", ())
-        if not inherited:
-            continue
-        removed = r.removed
-        gone = {f.value for f in inherited
-                if removed is None or any(f.value.encode() in line for line in removed)}
-        if gone:
-            data = next(iter(reader.read([sha], max_bytes)))[1] or b""
-            gone = {v for v in gone if v.encode() not in data}
-        kept = tuple(f for f in inherited if f.value not in gone)
-        if kept:
-            found[sha] = kept
-    return found
+def _resolve(found: dict[str, tuple[Finding, ...]], r: Scanned, old: str | None,
+             data: bytes) -> None:
+    """Record the findings of one blob, its predecessor's already recorded (results come in
+    history order). A version that was not scanned holds its predecessor's findings whose
+    values it still has: those on removed lines are looked up in its bytes."""
+    if r.findings is not None:
+        if r.findings:
+            found[r.sha] = r.findings
+        return
+    inherited = found.get(old or "", ())
+    if not inherited:
+        return
+    removed = r.removed
+    gone = {f.value for f in inherited
+            if removed is None or any(f.value.encode() in line for line in removed)}
+    gone = {v for v in gone if v.encode() not in data}
+    kept = tuple(f for f in inherited if f.value not in gone)
+    if kept:
+        found[r.sha] = kept
 
 
 def _replay(

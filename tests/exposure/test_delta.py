@@ -101,3 +101,32 @@ def test_a_resealed_version_is_not_rescanned_and_keeps_its_values() -> None:
                           ("b" * 40, "s.yaml", False, second, first)], gates)
     assert a.findings is not None and [f.value for f in a.findings] == [TOKEN]
     assert b.findings is None and b.removed == frozenset()  # inherits the token
+
+
+def test_a_predecessor_is_kept_until_its_last_use_and_no_longer() -> None:
+    from secretsync.exposure.history import _Predecessors
+
+    # b and c follow a (two branches); d follows c; e follows nothing; f follows a blob
+    # read after it.
+    order = [("a", None), ("x", None), ("b", "a"), ("c", "a"), ("d", "c"), ("e", None),
+             ("f", "g"), ("g", None)]
+    p = _Predecessors(order, budget=1 << 20)
+    blobs = {sha: sha.encode() * 10 for sha, _ in order}
+    got = {}
+    for i, (sha, old) in enumerate(order):
+        got[sha] = p.take(i, old)
+        p.keep(i, sha, blobs[sha])
+    assert got == {"a": None, "x": None, "b": blobs["a"], "c": blobs["a"], "d": blobs["c"],
+                   "e": None, "f": None, "g": None}
+    assert p._kept == {} and p._size == 0  # nothing outlives its last use
+
+
+def test_over_budget_the_oldest_predecessor_is_dropped() -> None:
+    from secretsync.exposure.history import _Predecessors
+
+    order = [("a", None), ("b", None), ("c", "a"), ("d", "b")]
+    p = _Predecessors(order, budget=15)
+    p.keep(0, "a", b"a" * 10)
+    p.keep(1, "b", b"b" * 10)
+    assert p.take(2, "a") is None  # dropped: c is scanned in full
+    assert p.take(3, "b") == b"b" * 10

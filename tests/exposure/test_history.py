@@ -126,3 +126,21 @@ def test_not_a_git_repository_is_a_usage_error(tmp_path: Path) -> None:
 def test_a_bad_range_is_a_usage_error(history: History, rng: str) -> None:
     with pytest.raises(UsageError):
         run_exposure(history.repo.root, ExposureOptions(rev_range=rng))
+
+
+def test_history_holds_only_the_changes_to_scanned_paths(tmp_path: Path) -> None:
+    """Changes to other files are dropped as the log is read; a YAML file renamed from a
+    non-YAML one keeps that blob as its predecessor."""
+    from secretsync.exposure import git
+    from secretsync.exposure.history import scanned_path
+
+    from .gitrepo import Repo
+
+    repo = Repo(tmp_path / "r")
+    body = "".join(f"k{i}: v{i}\n" for i in range(30))
+    repo.commit({"a.yaml": body, "README.md": "x\n", "conf.txt": body}, "one")
+    repo.commit({"conf.txt": None, "conf.yaml": body + "k: 1\n", "README.md": "y\n"}, "two")
+    one, two = git.commits(repo.root, ["--all"], keep=lambda rel: scanned_path(rel)[0])
+    assert [c.path for c in one.changes] == ["a.yaml"]
+    assert [(c.path, c.old_path) for c in two.changes] == [("conf.yaml", "conf.txt")]
+    assert two.changes[0].old is not None and two.changes[0].blob is not None
