@@ -96,6 +96,23 @@ def pushed_envs(g: SecretGroup, rules: EnvRules | None = None) -> tuple[str, ...
     return tuple(e for e in g.environments if e not in leak)
 
 
+def same_place(a: Finding, b: Finding) -> bool:
+    """Are `a` and `b` the same place in two copies of one tree: the same key path in files
+    whose paths end alike (at least a directory and the file name), below different roots?"""
+    if a.path == b.path or a.key_path != b.key_path or not a.key_path:
+        return False
+    pa, pb = a.path.split("/"), b.path.split("/")
+    return min(len(pa), len(pb)) >= 2 and pa[-2:] == pb[-2:]
+
+
+def drifted(a: SecretGroup, b: SecretGroup) -> list[tuple[Finding, Finding]]:
+    """The places where two values' groups are the same place in two copies of the tree."""
+    if a.id == b.id:
+        return []
+    return [(x, y) for x in a.findings for y in b.findings
+            if x.detector != ENV_LEAK and y.detector != ENV_LEAK and same_place(x, y)]
+
+
 def group(
     findings: Sequence[Finding],
     is_dev: Callable[[str, str], bool],
@@ -123,13 +140,19 @@ def group(
     # later one takes a longer name from its key path, or else a number. An environment a value
     # only leaks into is not taken: that config needs another value, and the same role's value
     # that the environment names itself (prd's own tenant) is that value, under the same name.
+    # Two copies of one tree (a platform and its monorepo copy) that hold different values at
+    # the same place are one role that drifted: they keep the one name, and plan reports the
+    # conflict with both places instead of inventing a second name.
     taken: dict[tuple[str, str], str] = {}
     final: list[SecretGroup] = []
+    by_id = {g.id: g for g in groups}
     for g in groups:
         envs = pushed_envs(g, rules)
 
         def free(name: str, g: SecretGroup = g, envs: tuple[str, ...] = envs) -> bool:
-            return all(taken.get((name, e), g.id) == g.id for e in envs)
+            return all(taken.get((name, e), g.id) == g.id
+                       or (name == candidates[g.id][0] and drifted(g, by_id[taken[(name, e)]]))
+                       for e in envs)
 
         name = next((c for c in candidates[g.id] if free(c)), "")
         n = 1

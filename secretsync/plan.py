@@ -27,9 +27,9 @@ from secretsync.documents import ParsedFile, Scalar
 from secretsync.doppler.interface import ConfigRef, DopplerAPI
 from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
-from secretsync.group import leak_envs, pushed_envs
+from secretsync.group import drifted, leak_envs, pushed_envs
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
-from secretsync.remediate import argo_chart, argo_recipe, argocd
+from secretsync.remediate import argo_chart, argo_recipe, argocd, unread
 from secretsync.remediate.names import known_names
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
 from secretsync.walk import KUSTOMIZATION_NAMES
@@ -68,7 +68,9 @@ spec:
 class PlannedSecret:
     """One Doppler secret in one config. `status`: push (not compared: offline), create,
     unchanged, conflict, overwrite, needs-value (an env leak: set it with `secretsync push --set`),
-    provided (needs-value, but the config already holds one)."""
+    provided (needs-value, but the config already holds one, or this plan pushes the
+    environment's own value of the role), drift (two copies of the tree hold different values
+    for it: not pushed; its places are follow-ups naming both)."""
 
     name: str
     env: str
@@ -352,6 +354,7 @@ def build(
     findings, groups = _renamed(findings, groups, known_names(argo, root, rels, groups))
     if api is not None:
         findings, groups = _stable_names(findings, groups, cfg, api)
+    drift = _drift(groups)
     tree = _Tree(root, rels)
     envs = sorted({e for g in groups for e in g.environments} | set(result.environments))
     env_config = {e: cfg.config_for(e) for e in envs}
@@ -364,17 +367,20 @@ def build(
                             f"but secrets are planned into {cfg.project}")
     clusters, cnpg_chart = manifests.cnpg_clusters(root, rels)
     resolver = EnvResolver(rels, tree.parsed, rules)
-    rem = _remediator(root, cfg, rels, tree, findings)
+    rem = _remediator(root, cfg, rels, tree, [f for f in findings if f.secret_id not in drift])
 
-    removed = argo_recipe.plan(argo, root, rels, [f for f in findings if f.detector != ENV_LEAK],
-                               tree.parsed)
-    wired = argo_chart.plan(argo, root, rels, [f for f in findings if f.detector != ENV_LEAK
-                                               and id(f) not in removed.taken],
+    kept = [f for f in findings if f.detector != ENV_LEAK and f.secret_id not in drift]
+    removed = argo_recipe.plan(argo, root, rels, kept, tree.parsed)
+    wired = argo_chart.plan(argo, root, rels, [f for f in kept if id(f) not in removed.taken],
                             tree.parsed, stores, schema_dir)
     # A template line that overrides a field argo-chart now feeds from a Secret can go too.
-    removed = argo_recipe.plan(argo, root, rels, [f for f in findings if f.detector != ENV_LEAK
-                                                  and id(f) not in wired.taken],
+    removed = argo_recipe.plan(argo, root, rels, [f for f in kept if id(f) not in wired.taken],
                                tree.parsed, wired.fed, removed)
+    # unread composes its deletions with argo-recipe's (one splice per file); a file argo-chart
+    # edits is left to it.
+    dropped = unread.plan(argo, root, rels, [f for f in kept if id(f) not in wired.taken
+                                             and f.path not in wired.splices],
+                          tree.parsed, removed)
     followups: list[FollowUp] = []
     units: dict[tuple[str, str, str], _Unit] = {}
     splices: dict[str, list[Splice]] = {}
@@ -387,7 +393,10 @@ def build(
     for f in findings:
         if f.detector == ENV_LEAK:
             continue
-        if id(f) in removed.taken:  # argo-recipe: the chart reads it from a Secret already
+        if f.secret_id in drift:
+            follow(f, drift[f.secret_id])
+            continue
+        if id(f) in removed.taken or id(f) in dropped.taken:  # argo-recipe, unread
             continue
         if id(f) in wired.taken:  # argo-chart: the chart now reads it from a new Secret
             continue
@@ -475,12 +484,13 @@ def build(
     placed, manifest_plans = _place(tree, units, stores, cfg, resolver, splices, edits,
                                     followups, schema_dir)
     changes: list[FileChange] = list(placed)
-    desired, secrets = _secrets(groups, cfg, api)
+    desired, secrets = _secrets(groups, cfg, api, frozenset(drift))
     _merge_flux(rem, tree, schema_dir, splices, edits, changes, manifest_plans, followups,
                 frozenset((s.env, s.name) for s in secrets
                           if s.status in ("needs-value", "provided")))
     _merge_argo(removed, splices, edits, changes)
     _merge_wired(wired, tree, splices, edits, changes, manifest_plans)
+    _merge_argo(dropped, splices, edits, changes, unread.NAME)
     # Files that stop holding a value are written last: a run killed halfway leaves a value in
     # the tree until every manifest, resources list and values block is written, so a re-run
     # still finds it and finishes the same plan (write_all writes in this order).
@@ -579,15 +589,17 @@ def _merge_flux(rem: Any, tree: _Tree, schema_dir: Path | None,
 
 
 def _merge_argo(removed: argo_recipe.Removals, splices: dict[str, list[Splice]],
-                edits: list[PlannedEdit], changes: list[FileChange]) -> None:
+                edits: list[PlannedEdit], changes: list[FileChange],
+                kind: str = argo_recipe.NAME) -> None:
     """Add argo-recipe's removals (values files checked like every edit; templates, which are
     not YAML, as whole new texts) to the plan."""
     for rel, sps in removed.splices.items():
         splices.setdefault(rel, []).extend(sps)
     for f in removed.findings:
-        edits.append(PlannedEdit(f.path, f.line, f.column, 0, 0, argo_recipe.NAME,
+        edits.append(PlannedEdit(f.path, f.line, f.column, 0, 0, kind,
                                  f"removed: {removed.why[id(f)]}", f.key_path_dotted,
-                                 removed.secret[id(f)], f.suggested_name, f.fingerprint))
+                                 removed.secret[id(f)] or None, f.suggested_name,
+                                 f.fingerprint))
     for rel, text in sorted(removed.templates.items()):
         changes.append(FileChange(rel, text.encode("utf-8")))
         edits.append(PlannedEdit(rel, 1, 1, 0, 0, argo_recipe.NAME,
@@ -634,6 +646,27 @@ def _stable_names(
     return _renamed(findings, groups, rename)
 
 
+def _drift(groups: Sequence[SecretGroup]) -> dict[str, str]:
+    """Group id -> the conflict, for values that drifted between two copies of the tree: one
+    name, two values in one config. Neither is pushed nor rewritten until the copies agree."""
+    envs = {g.id: set(pushed_envs(g)) for g in groups}
+    out: dict[str, str] = {}
+    for i, a in enumerate(groups):
+        for b in groups[i + 1:]:
+            shared = sorted(envs[a.id] & envs[b.id])
+            pairs = drifted(a, b) if a.name == b.name and shared else []
+            if not pairs:
+                continue
+            x, y = pairs[0]
+            why = (f"conflict: {a.name} has two values in {', '.join(shared)}, at {x.path}:"
+                   f"{x.line} and at {y.path}:{y.line} (the same place in two copies of the "
+                   f"tree): make the copies agree, then plan again (neither value is pushed "
+                   "or rewritten until then)")
+            out.setdefault(a.id, why)
+            out.setdefault(b.id, why)
+    return out
+
+
 def _renamed(findings: Sequence[Finding], groups: Sequence[SecretGroup],
              rename: Mapping[str, str]) -> tuple[list[Finding], list[SecretGroup]]:
     """Groups (and their findings) with the names in `rename` (group id -> name); any other
@@ -645,17 +678,23 @@ def _renamed(findings: Sequence[Finding], groups: Sequence[SecretGroup],
     if not rename:
         return list(findings), list(groups)
     envs = {g.id: pushed_envs(g) for g in groups}
-    taken = {(rename.get(g.id, g.name), e) for g in groups if g.id in rename
+    by_id = {g.id: g for g in groups}
+    taken = {(rename.get(g.id, g.name), e): g.id for g in groups if g.id in rename
              for e in envs[g.id]}
+
+    def clash(name: str, g: SecretGroup) -> bool:
+        return any((name, e) in taken and not drifted(g, by_id[taken[(name, e)]])
+                   for e in envs[g.id])
+
     final: dict[str, str] = {}
     for g in groups:
         name = rename.get(g.id, g.name)
         if g.id not in rename:
             k = 1
-            while any((name, e) in taken for e in envs[g.id]):
+            while clash(name, g):
                 k += 1
                 name = f"{g.name}_{k}"
-            taken.update((name, e) for e in envs[g.id])
+            taken.update({(name, e): g.id for e in envs[g.id]})
         final[g.id] = name
     new_findings = [replace(f, suggested_name=final.get(f.secret_id, f.suggested_name))
                     for f in findings]
@@ -994,7 +1033,8 @@ def _recognised(tree: _Tree, findings: Sequence[Finding], clusters: set[str],
 
 
 def _secrets(
-    groups: Sequence[SecretGroup], cfg: Config, api: DopplerAPI | None
+    groups: Sequence[SecretGroup], cfg: Config, api: DopplerAPI | None,
+    drift: frozenset[str] = frozenset(),
 ) -> tuple[dict[ConfigRef, dict[str, str]], list[PlannedSecret]]:
     from secretsync.push import push
 
@@ -1006,8 +1046,8 @@ def _secrets(
         leak = leak_envs(g.findings, g.dev_value, rules)
         for env in sorted(set(g.environments) | leak):
             config = cfg.config_for(env)
-            if env in leak:
-                rows.append((env, config, g.name, "needs-value", g))
+            if env in leak or g.id in drift:
+                rows.append((env, config, g.name, "drift" if g.id in drift else "needs-value", g))
                 continue
             desired.setdefault(ConfigRef(cfg.project, config), {})[g.name] = g.value
             rows.append((env, config, g.name, "push", g))

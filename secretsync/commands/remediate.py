@@ -97,13 +97,18 @@ def _print_plan(p: Plan) -> None:
         if s.status == "needs-value":
             say(f"               env leak: set it with `secretsync push --set {s.name} "
                        f"--config {s.config}` (value on stdin)")
+        elif s.status == "drift":
+            say("               two copies of the tree hold different values: not pushed "
+                "(see Needs a human)")
         elif s.status == "provided":
             say("               env leak: replaced by the config's own value (in Doppler, or "
                 "pushed by this plan)")
     say()
     say(f"Edits ({len(p.edits)}):")
     for e in p.edits:
-        what = f"{e.key_path} -> {e.secret}/{e.key}" if e.key else f"{e.kind} ({e.secret})"
+        what = f"{e.key_path} -> {e.secret}/{e.key}" if e.key and e.secret else (
+            f"{e.key_path} deleted (Doppler {e.key}; no template reads it)" if e.key
+            else f"{e.kind} ({e.secret})")
         say(f"  {e.path}:{e.line}:{e.column}  {e.kind:<12} {what}")
     say()
     say(f"Manifests ({len(p.manifests)}):")

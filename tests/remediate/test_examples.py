@@ -91,15 +91,19 @@ def test_seed_values_moved_and_references_right(
     applied: tuple[Path, DopplerTestServer, dict[str, bytes], str],
 ) -> None:
     tree, srv, _, _ = applied
-    # The app-of-apps values stay: their readers render them into Argo CD Applications' Helm
-    # values, which cannot read a Secret (INJECTION.md §4); a rewrite would leave them empty.
-    # The exceptions: the Tailscale and Auth0 client ids, which tailscale-operator and oauth2-proxy
-    # read from Secrets the tree's ExternalSecrets make (argo-recipe), leave with their readers.
+    # The app-of-apps values that Applications read stay: their readers render them into Argo
+    # CD Applications' Helm values, which cannot read a Secret (INJECTION.md §4); a rewrite would
+    # leave them empty. The Tailscale and Auth0 client ids, which tailscale-operator and
+    # oauth2-proxy read from Secrets the tree's ExternalSecrets make (argo-recipe), leave with
+    # their readers; the tunnel id, chat id and S3 endpoint, which no template reads, are deleted
+    # (unread).
     values = (tree / "gitops-platform/infrastructure/apps/values.yaml").read_text()
+    gone = {"k3r7wuCSzd11CNTRL", "wsZ3vIm5FlxztPisdo3Jq5BaeJvASZrz",
+            "f6746974-5104-49ef-beed-c66a048f5062", "-1003078665133",
+            "https://4aa95df965d3bc2bfaabe9012a35857c.r2.cloudflarestorage.com"}
     for value in SEED_VALUES:
-        assert (value in values) == (value not in ("k3r7wuCSzd11CNTRL",
-                                                   "wsZ3vIm5FlxztPisdo3Jq5BaeJvASZrz")), value
-    assert "  tailscale: {}\n" in values
+        assert (value in values) == (value not in gone), value
+    assert "  tailscale: {}\n" in values and "  cloudflare: {}\n" in values
     assert ".Values.global.tailscale" not in (
         tree / "gitops-platform/infrastructure/apps/templates/network/tailscale-operator.yaml"
     ).read_text()

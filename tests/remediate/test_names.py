@@ -83,3 +83,17 @@ def test_two_roles_in_one_environment_still_get_two_names() -> None:
     _, groups = group(findings, is_dev_value)
     names = [g.name for g in groups]
     assert names[0] == "AUTH0_DOMAIN" and names[1] != "AUTH0_DOMAIN"
+
+
+def test_a_value_that_drifted_between_two_copies_keeps_one_name() -> None:
+    """The platform and its monorepo copy set the same env var at the same place to different
+    tenants: one role, one name (the conflict is plan's to report), not AUTH0_DOMAIN_2."""
+    kp = ("env", 1, "value")
+    findings = [
+        _place("gitops-platform/deploy/services/api/values-dev.yaml", kp, "dev-a.us.auth0.com",
+               "auth0-domain", ("dev",), env_name="AUTH0_DOMAIN"),
+        _place("example-monorepo/modules/deploy/services/api/values-dev.yaml", kp,
+               "dev-b.us.auth0.com", "auth0-domain", ("dev",), env_name="AUTH0_DOMAIN"),
+    ]
+    _, groups = group(findings, is_dev_value)
+    assert [g.name for g in groups] == ["AUTH0_DOMAIN", "AUTH0_DOMAIN"]

@@ -258,10 +258,10 @@ def test_literal_put_back_fails_literal(loop: Loop, broken: Path) -> None:
     r = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--offline")
     problems = _fails_with(r, "literal", "--update-baseline")
     assert [p["path"] for p in problems] == ["gitops-platform/infrastructure/apps/values.yaml"]
-    # The advice is what plan would do with it (issue 12 §3): nothing deploys `extra`, so plan
-    # leaves it for a human; "run plan then apply" would contradict that.
+    # The advice is what plan would do with it (issue 12 §3): nothing deploys `extra`, so apply
+    # pushes it and deletes the key (unread), under the name plan uses.
     (fix,) = [str(p["fix"]) for p in problems]
-    assert "nothing deploys this value" in fix and "secretsync apply" not in fix
+    assert "secretsync apply" in fix and "as TAILNET" in fix
     assert "tail876052" not in r.out
 
 
