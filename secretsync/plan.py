@@ -29,7 +29,7 @@ from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
 from secretsync.group import drifted, leak_envs, pushed_envs
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
-from secretsync.remediate import argo_chart, argo_recipe, argocd, unread
+from secretsync.remediate import argo_chart, argo_recipe, argocd, argocd_cm, limits, unread
 from secretsync.remediate.names import known_names
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
 from secretsync.walk import KUSTOMIZATION_NAMES
@@ -378,9 +378,13 @@ def build(
                                tree.parsed, wired.fed, removed)
     # unread composes its deletions with argo-recipe's (one splice per file); a file argo-chart
     # edits is left to it.
-    dropped = unread.plan(argo, root, rels, [f for f in kept if id(f) not in wired.taken
-                                             and f.path not in wired.splices],
-                          tree.parsed, removed)
+    rest = [f for f in kept if id(f) not in wired.taken and f.path not in wired.splices]
+    dropped = unread.plan(argo, root, rels, rest, tree.parsed, removed)
+    reach = {g.id: set(g.environments) | leak_envs(g.findings, g.dev_value, rules)
+             for g in groups}
+    moved = argocd_cm.plan(argo, root, rels, rest, tree.parsed, stores,
+                           lambda f, e: e in reach.get(f.secret_id, ()), rules,
+                           tree.kustomization)
     followups: list[FollowUp] = []
     units: dict[tuple[str, str, str], _Unit] = {}
     splices: dict[str, list[Splice]] = {}
@@ -396,7 +400,10 @@ def build(
         if f.secret_id in drift:
             follow(f, drift[f.secret_id])
             continue
-        if id(f) in removed.taken or id(f) in dropped.taken:  # argo-recipe, unread
+        if id(f) in removed.taken or id(f) in dropped.taken or id(f) in moved.taken:
+            continue  # argo-recipe, unread, argocd-cm
+        if id(f) in moved.why_not:
+            follow(f, moved.why_not[id(f)])
             continue
         if id(f) in wired.taken:  # argo-chart: the chart now reads it from a new Secret
             continue
@@ -406,6 +413,8 @@ def build(
                 follow(f, reason)
             continue
         why = wired.followups.get(id(f)) or argocd.reason_for(argo, root, rels, f)
+        if why is None:
+            why = limits.reason(argo, root, rels, f)  # a precise limit, when there is one
         if why is not None:
             follow(f, why)
             continue
@@ -491,6 +500,8 @@ def build(
     _merge_argo(removed, splices, edits, changes)
     _merge_wired(wired, tree, splices, edits, changes, manifest_plans)
     _merge_argo(dropped, splices, edits, changes, unread.NAME)
+    _merge_argocd_cm(moved, tree, schema_dir, stores, splices, edits, changes, manifest_plans,
+                     followups)
     # Files that stop holding a value are written last: a run killed halfway leaves a value in
     # the tree until every manifest, resources list and values block is written, so a re-run
     # still finds it and finishes the same plan (write_all writes in this order).
@@ -617,6 +628,57 @@ def _merge_wired(wired: argo_chart.Wired, tree: _Tree, splices: dict[str, list[S
                                  f.fingerprint if f is not None else ""))
     changes.extend(wired.new_files)
     manifest_plans.extend(PlannedManifest(*m) for m in wired.manifests)
+    manifest_plans.sort(key=lambda m: m.path)
+
+
+def _merge_argocd_cm(moved: argocd_cm.Moves, tree: _Tree, schema_dir: Path | None,
+                     stores: Mapping[str, StoreRef], splices: dict[str, list[Splice]],
+                     edits: list[PlannedEdit], changes: list[FileChange],
+                     manifest_plans: list[PlannedManifest], followups: list[FollowUp]) -> None:
+    """Add argocd-cm's references, its ExternalSecrets and their kustomization entries."""
+    for rel, sps in moved.splices.items():
+        splices.setdefault(rel, []).extend(sps)
+    for f in moved.findings:
+        edits.append(PlannedEdit(f.path, f.line, f.column, f.start, f.end, argocd_cm.NAME,
+                                 moved.taken[id(f)], f.key_path_dotted, argocd_cm.SECRET,
+                                 f.suggested_name, f.fingerprint))
+    for rel, es in sorted(moved.manifests.items()):
+        problems = manifests.validate_manifest(es, schema_dir)
+        if problems:
+            raise RewriteError(f"{rel}: generated ExternalSecret is invalid: "
+                               + "; ".join(problems))
+        store = moved.store[rel]
+        env = next(e for e, s in sorted(stores.items()) if s == store)
+        content = manifests.render(es, comment=f"Secret {argocd_cm.SECRET} for Argo CD's "
+                                   "argocd-cm (label app.kubernetes.io/part-of: argocd), from "
+                                   "Doppler")
+        path = tree.root / rel
+        exists = path.exists() or path.is_symlink()
+        old = reading.read_text(path, root=tree.root) if exists else ""
+        if exists and not old.startswith(manifests.GENERATED_MARK):
+            followups.append(FollowUp(rel, 1, 1, None, "exists and was not written by "
+                                      "secretsync: add the ExternalSecret by hand"))
+            continue
+        action = "add" if not exists else ("unchanged" if old == content else "update")
+        manifest_plans.append(PlannedManifest(rel, argocd_cm.SECRET, (env,),
+                                              (f"{store.kind}/{store.name}",), action, content))
+        if action != "unchanged":
+            changes.append(FileChange(rel, content.encode(), new_file=not exists))
+        kust = moved.kustomizations.get(rel)
+        kpf = tree.parsed(kust) if kust else None
+        name = PurePosixPath(rel).name
+        if kust is None or name in tree.resources(kust):
+            continue
+        sp, _found = _append_keys(kpf, ("resources",), [name]) if kpf is not None \
+            and kust not in splices else (None, False)
+        if sp is None:
+            followups.append(FollowUp(kust or rel, 1, 1, "resources",
+                                      f"add {name} to resources by hand"))
+            continue
+        splices.setdefault(kust, []).append(sp)
+        assert kpf is not None
+        edits.append(PlannedEdit(kust, kpf.text.count("\n", 0, sp.start) + 1, 1, sp.start,
+                                 sp.end, "resources", sp.new, None, argocd_cm.SECRET))
     manifest_plans.sort(key=lambda m: m.path)
 
 

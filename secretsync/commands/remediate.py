@@ -60,6 +60,8 @@ def init(
     """Write a commented .secretsync.yaml starter from what a scan of PATH finds."""
     from secretsync import manifests
     from secretsync.config import CONFIG_FILE, load, starter
+    from secretsync.remediate import argocd
+    from secretsync.remediate.names import known_names
     from secretsync.rewrite import atomic_write
     from secretsync.scan import ScanOptions, list_files, run_scan
 
@@ -78,8 +80,12 @@ def init(
     found = manifests.discover_stores(root.resolve(), [f.rel for f in files])
     stores = manifests.stores_by_env(found, {e: cfg.config_for(e) for e in envs}, cfg.stores)
     project_name = cfg.project or next((s.project for s in found if s.project), None)
-    names = sorted({(f.key_path_dotted or "", f.suggested_name) for f in result.findings
-                    if f.key_path_dotted and f.detector != "env-leak"})
+    # The names plan will use: the tree's own (an ExternalSecret's remoteRef.key) first.
+    rels = [f.rel for f in files]
+    known = known_names(argocd.build(root.resolve(), rels), root.resolve(), rels,
+                        result.secrets)
+    names = sorted({(f.key_path_dotted or "", known.get(f.secret_id, f.suggested_name))
+                    for f in result.findings if f.key_path_dotted and f.detector != "env-leak"})
     atomic_write(target, starter(project_name, envs, stores, names).encode("utf-8"))
     say(f"wrote {target} ({len(envs)} environments, {len(stores)} stores, "
                f"{len(names)} named places)", err=True)

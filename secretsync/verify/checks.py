@@ -74,10 +74,17 @@ class Context:
 
 
 # -- literal -----------------------------------------------------------------------------------
-def _literal_fix(f: Finding, planned: dict[tuple[str, int, int], str]) -> str:
+def _literal_fix(f: Finding, planned: dict[tuple[str, int, int], str],
+                 names: dict[tuple[str, int], str] | None = None,
+                 edited: frozenset[tuple[str, int]] = frozenset()) -> str:
+    # The Doppler name apply uses (the plan's: the tree's own names, one per role).
+    name = (names or {}).get((f.path, f.line)) or f.suggested_name or "a secret"
     if (f.path, f.line, f.column) in planned:
         # What plan (and so apply) does with it: pushed but left for a human, never "run apply".
         how = planned[(f.path, f.line, f.column)]
+    elif (f.path, f.line) in edited:
+        how = (f"run `secretsync plan` then `secretsync apply` to move it to Doppler as "
+               f"{name}")
     elif f.style in _BLOCK:
         how = "it sits in a block scalar, which apply does not rewrite: template it by hand"
     elif f.style == "comment":
@@ -90,7 +97,7 @@ def _literal_fix(f: Finding, planned: dict[tuple[str, int, int], str]) -> str:
         how = "it is part of a longer value: template it by hand"
     else:
         how = (f"run `secretsync plan` then `secretsync apply` to move it to Doppler as "
-               f"{f.suggested_name or 'a secret'}")
+               f"{name}")
     return (f"{how}; if it must stay, suppress it with `# secretsync:ignore[{f.detector}]` or "
             "record it with `secretsync scan --baseline FILE --update-baseline` and pass "
             "--baseline FILE")
@@ -99,18 +106,26 @@ def _literal_fix(f: Finding, planned: dict[tuple[str, int, int], str]) -> str:
 def literal(ctx: Context) -> list[Problem]:
     found = ctx.findings(leak=False)
     planned: dict[tuple[str, int, int], str] = {}
+    names: dict[tuple[str, int], str] = {}
+    edited: frozenset[tuple[str, int]] = frozenset()
     if found:
         plan = ctx.plan()
         if not isinstance(plan, SecretsyncError):
             # Only places plan does not rewrite: a rewritten value's note about its consumers
             # ("no template in the tree reads ...") is not the advice for the value itself.
-            edited = {(e.path, e.line) for e in plan.edits}
+            edited = frozenset((e.path, e.line) for e in plan.edits if e.key)
+            any_edit = {(e.path, e.line) for e in plan.edits}
             planned = {(fu.path, fu.line, fu.column): fu.reason for fu in plan.followups
-                       if (fu.path, fu.line) not in edited
+                       if (fu.path, fu.line) not in any_edit
                        and not fu.reason.startswith("no template in the tree reads")}
+            for s in plan.secrets:
+                for place in s.places:
+                    path, _, line = place.rpartition(":")
+                    names.setdefault((path, int(line)), s.name)
     return [
         Problem(f"{f.detector} value at {f.key_path_dotted or 'line ' + str(f.line)}",
-                _literal_fix(f, planned), f.path, f.line, f.column, subject=f.fingerprint)
+                _literal_fix(f, planned, names, edited), f.path, f.line, f.column,
+                subject=f.fingerprint)
         for f in found
     ]
 

@@ -97,3 +97,32 @@ def test_a_value_that_drifted_between_two_copies_keeps_one_name() -> None:
     ]
     _, groups = group(findings, is_dev_value)
     assert [g.name for g in groups] == ["AUTH0_DOMAIN", "AUTH0_DOMAIN"]
+
+
+def test_verify_hints_name_what_apply_uses() -> None:
+    """verify's advice for a value left in the tree names the plan's Doppler name (the tree's
+    own CLOUDFLARE_ACCOUNT_ID), not the scan's first guess, and a place apply rewrites inside a
+    block scalar (argocd-cm oidc.config) is "run apply", not "template it by hand"."""
+    from dataclasses import replace
+
+    from secretsync.verify.checks import _literal_fix
+
+    f = replace(_place("a/values.yaml", ("cloudflare", "account"), "v", "cloudflare-account-id",
+                       ("prd",)), suggested_name="CLOUDFLARE_ACCOUNT", style="literal")
+    fix = _literal_fix(f, {}, {("a/values.yaml", 1): "CLOUDFLARE_ACCOUNT_ID"},
+                       frozenset({("a/values.yaml", 1)}))
+    assert "to move it to Doppler as CLOUDFLARE_ACCOUNT_ID;" in fix and "block scalar" not in fix
+    assert "as CLOUDFLARE_ACCOUNT;" in _literal_fix(replace(f, style="plain"), {})
+
+
+def test_init_suggests_the_names_plan_uses(tmp_path: Path) -> None:
+    import shutil
+
+    from secretsync.cli import run_cli
+
+    tree = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, tree, ignore=shutil.ignore_patterns("*.md", "expected"))
+    assert run_cli(["init", str(tree), "--project", "gaynance"]) == 0
+    text = (tree / ".secretsync.yaml").read_text()
+    assert "'cloudflare\\.account': 'CLOUDFLARE_ACCOUNT_ID'" in text
+    assert "'CLOUDFLARE_ACCOUNT'" not in text
