@@ -9,6 +9,7 @@ bare elsewhere is the same secret).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import multiprocessing
@@ -227,7 +228,12 @@ def _scan_one(src: SourceFile, data: bytes | None,
     # memory and pickling.
     if fs.parsed is not None and not src.rel.endswith(KUSTOMIZATION_NAMES):
         fs = replace(fs, parsed=None)
+    if fs == _NOTHING:
+        fs = _NOTHING  # one object for every empty result: pickled once per batch
     return fs, len(data)
+
+
+_NOTHING = FileScan((), (), None)
 
 
 def _jobs(jobs: int) -> int:
@@ -236,36 +242,51 @@ def _jobs(jobs: int) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
-def _map(
-    fn: Callable[[Sequence[SourceFile]], _T],
-    batches: Sequence[Sequence[SourceFile]],
-    jobs: int,
-    init: Callable[[], None] | None,
-) -> Iterator[_T]:
-    """`fn` over the batches, in order: in forked worker processes when it pays (the workers
-    inherit the module state `fn` reads), else here."""
-    if _jobs(jobs) > 1 and len(batches) > 2 and "fork" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("fork")
-        # Workers hold found values: they die with this process, even when it is SIGKILLed.
-        with ProcessPoolExecutor(_jobs(jobs), mp_context=ctx,
-                                 initializer=workers.initializer(init)) as pool:
-            yield from pool.map(fn, batches)
-        return
-    if init is not None:
-        init()
-    for batch in batches:
-        yield fn(batch)
+class _Runner:
+    """Runs a function over batches of files, results in order: in forked worker processes
+    when it pays, else here. One set of workers serves both passes of a scan (forking and
+    starting them again for the second pass cost as much as the pass itself on a small tree);
+    so what a pass's function needs beyond its batch travels with it (`functools.partial`),
+    except the detectors, which each worker loads once (`_worker_init`)."""
+
+    def __init__(self, jobs: int, batches: int) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if _jobs(jobs) > 1 and batches > 2 and "fork" in multiprocessing.get_all_start_methods():
+            # Workers hold found values: they die with this process, even when SIGKILLed.
+            self._pool = ProcessPoolExecutor(
+                _jobs(jobs), mp_context=multiprocessing.get_context("fork"),
+                initializer=workers.initializer(_worker_init))
+        else:
+            _worker_init()
+
+    def map(self, fn: Callable[[Sequence[SourceFile]], _T],
+            batches: Sequence[Sequence[SourceFile]]) -> Iterator[_T]:
+        if self._pool is not None:
+            yield from self._pool.map(fn, batches)
+            return
+        for batch in batches:
+            yield fn(batch)
+
+    def __enter__(self) -> _Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _batches(files: Sequence[SourceFile]) -> list[Sequence[SourceFile]]:
+    return [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
 
 
 def _scan_all(
     files: Sequence[SourceFile],
-    jobs: int,
+    runner: _Runner,
     progress: Callable[[int], None] | None,
 ) -> Iterator[tuple[SourceFile, FileScan | None, int]]:
-    """Scan every file, in worker processes when it pays, yielding results in file order."""
-    batches = [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
-    for batch, results in zip(batches, _map(_scan_batch, batches, jobs, _worker_init),
-                              strict=True):
+    """Scan every file, yielding results in file order."""
+    batches = _batches(files)
+    for batch, results in zip(batches, runner.map(_scan_batch, batches), strict=True):
         for src, (fs, size) in zip(batch, results, strict=True):
             if progress is not None:
                 progress(size)
@@ -344,36 +365,29 @@ def _known_values(findings: Sequence[Finding], detectors: Sequence[Detector]) ->
 
 def _other_occurrences(
     files: Sequence[SourceFile], findings: Sequence[Finding], detectors: Sequence[Detector],
-    jobs: int = 1,
+    runner: _Runner,
 ) -> tuple[list[Finding], int]:
     """Every other place a value already found stands. A tunnel id given as a bare cloudflared
     argument has no context of its own, but it is the same secret as the one found under
     `tunnelId:`, and it must move with it. Only values that needed context are looked for:
     one a detector recognises by its shape alone was found everywhere already. Returns the
     new findings and how many were suppressed inline."""
-    global _pass2
     known = _known_values(findings, detectors)
     if known is None:
         return [], 0
-    _pass2 = known
-    batches = [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
     out: list[Finding] = []
     suppressed = 0
-    for found, n in _map(_occurrences_batch, batches, jobs, init=None):
+    for found, n in runner.map(functools.partial(_occurrences_batch, known), _batches(files)):
         out.extend(found)
         suppressed += n
     return out, suppressed
 
 
-_pass2: _Known | None = None
-
-
-def _occurrences_batch(batch: Sequence[SourceFile]) -> tuple[list[Finding], int]:
-    assert _pass2 is not None
+def _occurrences_batch(known: _Known, batch: Sequence[SourceFile]) -> tuple[list[Finding], int]:
     out: list[Finding] = []
     suppressed = 0
     for src in batch:
-        found, n = _occurrences_in(src, _pass2)
+        found, n = _occurrences_in(src, known)
         out.extend(found)
         suppressed += n
     return out, suppressed
@@ -507,21 +521,22 @@ def run_scan(
     by_rel = {f.rel: f for f in files}
     findings: list[Finding] = []
     parsed = nbytes = suppressed = 0
-    for src, fs, size in _scan_all(files, opts.jobs, progress):
-        if fs is None:
-            warnings.append(f"{src.rel}: cannot read")
-            continue
-        nbytes += size
-        findings.extend(fs.findings)
-        warnings.extend(fs.warnings)
-        suppressed += fs.suppressed
-        parsed += fs.was_parsed
-        if fs.parsed is not None:
-            cache[src.rel] = fs.parsed
+    with _Runner(opts.jobs, len(_batches(files))) as runner:
+        for src, fs, size in _scan_all(files, runner, progress):
+            if fs is None:
+                warnings.append(f"{src.rel}: cannot read")
+                continue
+            nbytes += size
+            findings.extend(fs.findings)
+            warnings.extend(fs.warnings)
+            suppressed += fs.suppressed
+            parsed += fs.was_parsed
+            if fs.parsed is not None:
+                cache[src.rel] = fs.parsed
 
-    from secretsync.detectors import load_detectors
+        from secretsync.detectors import load_detectors
 
-    extra, extra_suppressed = _other_occurrences(files, findings, load_detectors(), opts.jobs)
+        extra, extra_suppressed = _other_occurrences(files, findings, load_detectors(), runner)
     findings.extend(extra)
     suppressed += extra_suppressed
 
