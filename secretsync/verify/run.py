@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from secretsync import config as config_mod
 from secretsync import reading
 from secretsync.environments import EnvRules
 from secretsync.errors import UsageError
+from secretsync.models import Finding
 from secretsync.scan import ScanOptions, run_scan, suppressed_inline
 from secretsync.verify import checks, remote, settings
 from secretsync.verify.model import (
@@ -100,14 +101,12 @@ def run_verify(
     cfg = config_mod.load(root, project=opts.project, text=text, source=source)
     vset = settings.load(root, text, source)
     rules = EnvRules(overrides=cfg.environments) if cfg.environments else EnvRules()
-    selected = _selected(opts, vset.skip)
     schema_dir = opts.schema_dir or manifests.default_schema_dir()
     if opts.schema_dir is not None and not (opts.schema_dir / "externalsecret-v1.json").is_file():
         raise UsageError(f"{opts.schema_dir} holds no ESO JSON Schemas (externalsecret-v1.json)")
     have_schemas = (schema_dir / "externalsecret-v1.json").is_file()
     bl = baseline_mod.load(opts.baseline) if opts.baseline is not None else None
 
-    timings: dict[CheckId, float] = {}
     t0 = time.perf_counter()
     scan_result, everything = run_scan(
         [root], ScanOptions(excludes=cfg.excludes, env_rules=rules, jobs=opts.jobs))
@@ -116,112 +115,141 @@ def run_verify(
     ctx = checks.Context(root, cfg, vset, rules, index, scan_result, bl,
                          schema_dir if have_schemas else None,
                          checks.find_kubectl(opts.kubectl))
-    found: dict[CheckId, list[Problem]] = {}
-    notes: dict[CheckId, str] = {}
-    statuses: dict[CheckId, Status] = {}
+    run = _Run(ctx, opts, _selected(opts, vset.skip))
+    run.local(schema_dir, everything, api_factory)
+    run.online(api_factory)
+    return Report(str(root), "offline" if opts.offline else "full", run.results(shared),
+                  opts.strict, time.perf_counter() - t_start, tuple(scan_result.warnings),
+                  _config_summary(root, cfg, vset, source if opts.config_from else
+                                  config_mod.CONFIG_FILE, scan_result.files_scanned))
 
-    def timed(check: CheckId, fn: Callable[[], list[Problem]]) -> None:
+
+class _Run:
+    """The selected checks' problems, notes, statuses and timings, as they are run."""
+
+    def __init__(self, ctx: checks.Context, opts: VerifyOptions,
+                 selected: list[CheckId]) -> None:
+        self.ctx, self.opts, self.selected = ctx, opts, selected
+        self.found: dict[CheckId, list[Problem]] = {}
+        self.notes: dict[CheckId, str] = {}
+        self.statuses: dict[CheckId, Status] = {}
+        self.timings: dict[CheckId, float] = {}
+
+    def timed(self, check: CheckId, fn: Callable[[], list[Problem]]) -> None:
         t = time.perf_counter()
-        found.setdefault(check, []).extend(fn())
-        timings[check] = timings.get(check, 0.0) + time.perf_counter() - t
+        self.found.setdefault(check, []).extend(fn())
+        self.timings[check] = self.timings.get(check, 0.0) + time.perf_counter() - t
 
-    for check in selected:
-        if check is CheckId.LITERAL:
-            timed(check, lambda: checks.literal(ctx))
-        elif check is CheckId.ENV_LEAK:
-            timed(check, lambda: checks.env_leak_tree(ctx))
-        elif check is CheckId.UNRESOLVED_REF:
-            timed(check, lambda: checks.unresolved_ref(ctx))
-        elif check is CheckId.STORE:
-            timed(check, lambda: checks.store_tree(ctx))
-        elif check is CheckId.SCHEMA:
-            if ctx.schema_dir is None:
-                statuses[check] = Status.NOT_CHECKED
-                notes[check] = (f"no ESO schemas at {schema_dir}: pass --schema-dir "
-                                "DIR/external-secrets-v2.9.0")
-            else:
-                timed(check, lambda: checks.schema(ctx))
-        elif check is CheckId.BUILD:
-            if ctx.kubectl is None:
-                statuses[check] = Status.NOT_CHECKED
-                notes[check] = ("kubectl not found: install kubectl (it embeds kustomize) or "
-                                "pass --kubectl PATH to check that kustomizations build")
-            else:
-                def do_build() -> list[Problem]:
-                    problems, remote_dirs = checks.build(
-                        ctx, checks.secret_values(everything))
-                    if remote_dirs:
-                        notes[CheckId.BUILD] = (f"{len(remote_dirs)} kustomization(s) with remote "
-                                                "bases not built (no network): "
-                                                + ", ".join(remote_dirs[:5]))
-                    return problems
-                timed(check, do_build)
-        elif check is CheckId.FOLLOW_UP:
-            timed(check, lambda: checks.follow_up(ctx))
-        elif check is CheckId.EQUIVALENCE:
-            def do_equivalence() -> list[Problem]:
-                problems, status, note = _equivalence(ctx, opts, api_factory)
-                if status is not None:
-                    statuses[CheckId.EQUIVALENCE] = status
-                if note:
-                    notes[CheckId.EQUIVALENCE] = note
-                return problems
-            timed(check, do_equivalence)
+    def not_checked(self, check: CheckId, note: str) -> None:
+        self.statuses[check] = Status.NOT_CHECKED
+        self.notes[check] = note
 
-    online = [c for c in selected if c in (CheckId.MISSING_REMOTE, CheckId.STORE,
-                                           CheckId.ENV_LEAK)]
-    if opts.offline:
-        for c in selected:
-            if c in ONLINE_ONLY:
-                statuses[c] = Status.SKIPPED
-                notes[c] = "needs Doppler: run without --offline (with a read-only token)"
-    elif online:
+    def local(self, schema_dir: Path, everything: Sequence[Finding],
+              api_factory: Callable[[], contextlib.AbstractContextManager[remote.ApiFactory]]
+              | None) -> None:
+        """Every check that needs no Doppler (and the offline half of store and env-leak)."""
+        ctx = self.ctx
+        simple: dict[CheckId, Callable[[], list[Problem]]] = {
+            CheckId.LITERAL: lambda: checks.literal(ctx),
+            CheckId.ENV_LEAK: lambda: checks.env_leak_tree(ctx),
+            CheckId.UNRESOLVED_REF: lambda: checks.unresolved_ref(ctx),
+            CheckId.STORE: lambda: checks.store_tree(ctx),
+            CheckId.SCHEMA: lambda: checks.schema(ctx),
+            CheckId.FOLLOW_UP: lambda: checks.follow_up(ctx),
+        }
+
+        def do_build() -> list[Problem]:
+            problems, remote_dirs = checks.build(ctx, checks.secret_values(everything))
+            if remote_dirs:
+                self.notes[CheckId.BUILD] = (f"{len(remote_dirs)} kustomization(s) with remote "
+                                             "bases not built (no network): "
+                                             + ", ".join(remote_dirs[:5]))
+            return problems
+
+        def do_equivalence() -> list[Problem]:
+            problems, status, note = _equivalence(ctx, self.opts, api_factory)
+            if status is not None:
+                self.statuses[CheckId.EQUIVALENCE] = status
+            if note:
+                self.notes[CheckId.EQUIVALENCE] = note
+            return problems
+
+        for check in self.selected:
+            if check is CheckId.SCHEMA and ctx.schema_dir is None:
+                self.not_checked(check, f"no ESO schemas at {schema_dir}: pass --schema-dir "
+                                        "DIR/external-secrets-v2.9.0")
+            elif check is CheckId.BUILD and ctx.kubectl is None:
+                self.not_checked(check, "kubectl not found: install kubectl (it embeds kustomize) "
+                                        "or pass --kubectl PATH to check that kustomizations build")
+            elif check is CheckId.BUILD:
+                self.timed(check, do_build)
+            elif check is CheckId.EQUIVALENCE:
+                self.timed(check, do_equivalence)
+            elif check in simple:
+                self.timed(check, simple[check])
+
+    def online(self, api_factory: Callable[[], contextlib.AbstractContextManager[
+            remote.ApiFactory]] | None) -> None:
+        """The checks that ask Doppler (read-only), or their `skipped` status offline."""
+        selected = self.selected
+        if self.opts.offline:
+            for c in selected:
+                if c in ONLINE_ONLY:
+                    self.statuses[c] = Status.SKIPPED
+                    self.notes[c] = "needs Doppler: run without --offline (with a read-only token)"
+            return
+        if not any(c in (CheckId.MISSING_REMOTE, CheckId.STORE, CheckId.ENV_LEAK)
+                   for c in selected):
+            return
         with contextlib.ExitStack() as stack:
             factory = stack.enter_context(api_factory() if api_factory is not None
                                           else remote.default_factory())
             t = time.perf_counter()
-            view = remote.fetch(ctx, factory)
+            view = remote.fetch(self.ctx, factory)
             fetched = time.perf_counter() - t
             if CheckId.STORE in selected:
-                timed(CheckId.STORE, lambda: remote.store_remote(ctx, view))
-                timings[CheckId.STORE] += fetched
+                self.timed(CheckId.STORE, lambda: remote.store_remote(self.ctx, view))
+                self.timings[CheckId.STORE] += fetched
             if CheckId.MISSING_REMOTE in selected:
-                def do_missing() -> list[Problem]:
-                    problems, unchecked = remote.missing_remote(view)
-                    if unchecked and unchecked == len(view.targets):
-                        statuses[CheckId.MISSING_REMOTE] = Status.NOT_CHECKED
-                    if unchecked:
-                        notes[CheckId.MISSING_REMOTE] = (
-                            f"{unchecked} ExternalSecret(s) not checked: their store or config "
-                            "is unknown or unreachable (see store)")
-                    return problems
-                timed(CheckId.MISSING_REMOTE, do_missing)
+                self.timed(CheckId.MISSING_REMOTE, lambda: self._missing(view))
             if CheckId.ENV_LEAK in selected:
-                timed(CheckId.ENV_LEAK, lambda: remote.env_leak_remote(ctx, view, factory))
+                self.timed(CheckId.ENV_LEAK,
+                           lambda: remote.env_leak_remote(self.ctx, view, factory))
 
-    suppressed = _Suppressions(root)
-    results = []
-    for check in selected:
-        problems = found.get(check, [])
-        # A template reading a key that no longer holds a value deploys an empty field: never
-        # accepted by a baseline, and the follow-up check fails on it.
-        kept = tuple(p for p in problems if check is CheckId.LITERAL
-                     or checks.broken_consumer(p) or not suppressed(check, p))
-        n_supp = len(problems) - len(kept)
-        status = statuses.get(check)
-        if status is None:
-            if kept:
-                status = Status.WARN if check is CheckId.FOLLOW_UP and not any(
-                    checks.broken_consumer(p) for p in kept) else Status.FAIL
-            else:
-                status = Status.PASS
-        summary = _summary(check, status, kept, notes.get(check), ctx, scan_result)
-        seconds = timings.get(check, 0.0) + (shared if check is CheckId.LITERAL else 0.0)
-        results.append(CheckResult(check, status, summary, kept, seconds, n_supp))
-    return Report(str(root), "offline" if opts.offline else "full", tuple(results), opts.strict,
-                  time.perf_counter() - t_start, tuple(scan_result.warnings),
-                  _config_summary(root, cfg, vset, source if opts.config_from else
-                                  config_mod.CONFIG_FILE, scan_result.files_scanned))
+    def _missing(self, view: remote.RemoteView) -> list[Problem]:
+        problems, unchecked = remote.missing_remote(view)
+        if unchecked and unchecked == len(view.targets):
+            self.statuses[CheckId.MISSING_REMOTE] = Status.NOT_CHECKED
+        if unchecked:
+            self.notes[CheckId.MISSING_REMOTE] = (
+                f"{unchecked} ExternalSecret(s) not checked: their store or config "
+                "is unknown or unreachable (see store)")
+        return problems
+
+    def results(self, shared: float) -> tuple[CheckResult, ...]:
+        """One result per selected check; `shared` (scan and index) is counted under literal."""
+        suppressed = _Suppressions(self.ctx.root)
+        out = []
+        for check in self.selected:
+            problems = self.found.get(check, [])
+            # A template reading a key that no longer holds a value deploys an empty field:
+            # never accepted by a baseline, and the follow-up check fails on it.
+            kept = tuple(p for p in problems if check is CheckId.LITERAL
+                         or checks.broken_consumer(p) or not suppressed(check, p))
+            status = self.statuses.get(check)
+            if status is None:
+                if kept:
+                    status = Status.WARN if check is CheckId.FOLLOW_UP and not any(
+                        checks.broken_consumer(p) for p in kept) else Status.FAIL
+                else:
+                    status = Status.PASS
+            summary = _summary(check, status, kept, self.notes.get(check), self.ctx,
+                               self.ctx.scan)
+            seconds = self.timings.get(check, 0.0) + (shared if check is CheckId.LITERAL
+                                                      else 0.0)
+            out.append(CheckResult(check, status, summary, kept, seconds,
+                                   len(problems) - len(kept)))
+        return tuple(out)
 
 
 def _config_summary(root: Path, cfg: config_mod.Config, vset: settings.VerifySettings,
