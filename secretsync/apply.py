@@ -86,29 +86,7 @@ def apply(
     if saved is not None:
         check_saved(saved, built)
     plan = built.plan
-    if built.store_projects and cfg.project not in built.store_projects:
-        # Pushing there would leave every ExternalSecret reading a project without the values.
-        raise ConfigError(
-            f"no Doppler store in the tree reads project {cfg.project}; nothing was pushed or "
-            "rewritten",
-            hint=f"the tree's stores read {', '.join(sorted(built.store_projects))}: pass that "
-                 "--project (or set project in .secretsync.yaml), or point a store at "
-                 f"{cfg.project}")
-    conflicts = [s for s in plan.secrets if s.status == str(Action.CONFLICT)]
-    if conflicts:
-        raise ConflictError(
-            "Doppler already holds different values for: "
-            + ", ".join(sorted({f"{s.name} ({s.config})" for s in conflicts}))
-            + "; nothing was pushed or rewritten",
-            hint="rename them in .secretsync.yaml (names:) or resolve them in Doppler",
-        )
-    if not push_values and api is not None:
-        missing = [s for s in plan.secrets if s.status in ("create", "push")
-                   and any(e.key == s.name for e in plan.edits)]
-        if missing:
-            raise ConfigError("not in Doppler yet: " + ", ".join(
-                sorted({f"{s.name} ({s.config})" for s in missing})),
-                hint="run `secretsync apply` to push and rewrite")
+    _refuse(built, cfg, api, push_values)
     to_push = plan.has_changes if push_values else bool(plan.edits) or any(
         m.action != "unchanged" for m in plan.manifests)
     if not to_push:
@@ -133,25 +111,65 @@ def apply(
             actions = push(api, built.desired, dry_run=True).actions
         return ApplyReport(plan, True, False, actions, tuple(c.rel for c in built.changes), diff,
                            timings, equiv)
-    actions = ()
-    if push_values and built.desired:
-        if api is None:
-            raise ConfigError("apply needs Doppler to push values")
-        t1 = time.perf_counter()
-        try:
-            result = push(api, built.desired)
-        except SecretsyncError as exc:
-            # Say what state things are in, not only why Doppler failed.
-            exc.message += ("; apply stopped before changing any file (values Doppler already "
-                            "accepted stay there: run apply again to finish)")
-            exc.args = (exc.message,)
-            raise
-        timings["push"] = time.perf_counter() - t1
-        actions = result.actions
-        if result.conflicts:
-            raise ConflictError("Doppler changed during apply; nothing was rewritten",
-                                hint="run `secretsync plan` again")
+    actions = _push(api, built, timings) if push_values and built.desired else ()
     t2 = time.perf_counter()
+    _write(root, built)
+    timings["rewrite"] = time.perf_counter() - t2
+    return ApplyReport(plan, False, False, actions, tuple(c.rel for c in built.changes), diff,
+                       timings, equiv)
+
+
+def _refuse(built: Built, cfg: Config, api: DopplerAPI | None, push_values: bool) -> None:
+    """Stop before anything is pushed or written when apply cannot end well."""
+    plan = built.plan
+    if built.store_projects and cfg.project not in built.store_projects:
+        # Pushing there would leave every ExternalSecret reading a project without the values.
+        raise ConfigError(
+            f"no Doppler store in the tree reads project {cfg.project}; nothing was pushed or "
+            "rewritten",
+            hint=f"the tree's stores read {', '.join(sorted(built.store_projects))}: pass that "
+                 "--project (or set project in .secretsync.yaml), or point a store at "
+                 f"{cfg.project}")
+    conflicts = [s for s in plan.secrets if s.status == str(Action.CONFLICT)]
+    if conflicts:
+        raise ConflictError(
+            "Doppler already holds different values for: "
+            + ", ".join(sorted({f"{s.name} ({s.config})" for s in conflicts}))
+            + "; nothing was pushed or rewritten",
+            hint="rename them in .secretsync.yaml (names:) or resolve them in Doppler",
+        )
+    if not push_values and api is not None:
+        missing = [s for s in plan.secrets if s.status in ("create", "push")
+                   and any(e.key == s.name for e in plan.edits)]
+        if missing:
+            raise ConfigError("not in Doppler yet: " + ", ".join(
+                sorted({f"{s.name} ({s.config})" for s in missing})),
+                hint="run `secretsync apply` to push and rewrite")
+
+
+def _push(api: DopplerAPI | None, built: Built,
+          timings: dict[str, float]) -> tuple[PushAction, ...]:
+    from secretsync.push import push
+
+    if api is None:
+        raise ConfigError("apply needs Doppler to push values")
+    t1 = time.perf_counter()
+    try:
+        result = push(api, built.desired)
+    except SecretsyncError as exc:
+        # Say what state things are in, not only why Doppler failed.
+        exc.message += ("; apply stopped before changing any file (values Doppler already "
+                        "accepted stay there: run apply again to finish)")
+        exc.args = (exc.message,)
+        raise
+    timings["push"] = time.perf_counter() - t1
+    if result.conflicts:
+        raise ConflictError("Doppler changed during apply; nothing was rewritten",
+                            hint="run `secretsync plan` again")
+    return result.actions
+
+
+def _write(root: Path, built: Built) -> None:
     try:
         write_all(root.resolve(), built.changes)
     except OSError as exc:
@@ -161,9 +179,6 @@ def apply(
             f"({exc.strerror or type(exc).__name__}); every file was restored as it was",
             hint="fix the cause and run apply again (the values are already in Doppler)",
         ) from None
-    timings["rewrite"] = time.perf_counter() - t2
-    return ApplyReport(plan, False, False, actions, tuple(c.rel for c in built.changes), diff,
-                       timings, equiv)
 
 
 def _equivalence(root: Path, cfg: Config, built: Built, api: DopplerAPI | None) -> Any:
