@@ -40,7 +40,8 @@ _state = {"verbose": False}
 
 def _help_types() -> None:
     """typer's help labels a flag `<bool>` and a repeatable value `<list[Path]>`: a flag takes
-    no value, so it gets no label, and a list reads `<path>...`."""
+    no value, so it gets no label, and a list reads `<path>...`. A typer without these hooks
+    keeps its own labels."""
     import re
 
     from typer import core
@@ -49,7 +50,10 @@ def _help_types() -> None:
         m = re.fullmatch(r"<list\[(.+)\]>(?:\.\.\.)?", shown or "")
         return f"<{m.group(1).lower()}>..." if m else shown
 
-    option, argument = core.TyperOption.display_type_rich, core.TyperArgument.display_type_rich
+    option = getattr(core.TyperOption, "display_type_rich", None)
+    argument = getattr(core.TyperArgument, "display_type_rich", None)
+    if option is None or argument is None:
+        return  # another typer release: its own labels
 
     def option_type(self: core.TyperOption, ctx: typer.Context) -> str | None:
         return None if self.is_flag or self.count else relabel(option(self, ctx))

@@ -113,11 +113,17 @@ class PlainParam:
 
 
 def install() -> None:
-    """Route typer's conversion of plain parameters through `converter`."""
-    from typer import core
-    from typer._coercion import build_runtime_param
+    """Route typer's conversion of plain parameters through `converter`. A typer without
+    these internals (older or newer than the tested one) keeps its own conversion: slower to
+    start, never broken."""
+    try:
+        from typer import core
+        from typer._coercion import build_runtime_param
 
-    cls: Any = core._TyperParameter
+        cls: Any = core._TyperParameter
+        cls.get_runtime_param  # noqa: B018 (the method replaced below must exist)
+    except (ImportError, AttributeError):
+        return
     if getattr(cls, "_secretsync_plain", False):
         return
 

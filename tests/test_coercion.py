@@ -80,3 +80,23 @@ def test_bad_jobs_value_is_still_typers_usage_error(value: str) -> None:
     from secretsync.cli import run_cli
 
     assert run_cli(["scan", "--jobs", value, "."]) == 2
+
+
+def test_a_typer_without_its_coercion_internals_keeps_its_own(tmp_path: Path) -> None:
+    """`install` is a no-op when typer lacks the internal it replaces (another typer release):
+    the CLI still converts options (typer's own path) and scans."""
+    import subprocess
+
+    (tmp_path / "a.yaml").write_text("tailnet: tail5eed01\n")
+    code = (
+        "import sys, typer.core, typer._coercion\n"
+        "del typer._coercion.build_runtime_param\n"
+        "from secretsync.cli import run_cli\n"
+        "from typer import core\n"
+        "assert not getattr(core._TyperParameter, '_secretsync_plain', False)\n"
+        f"sys.exit(run_cli(['scan', '--no-progress', '-j', '1', '-f', 'json', {str(tmp_path)!r}]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert '"tailnet"' in proc.stdout or "tailscale" in proc.stdout, proc.stdout[:500]
