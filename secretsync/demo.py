@@ -161,6 +161,7 @@ def _tour(src: Path, work: Path, verbose: bool) -> int:
         if not _seed_existing(srv, tree, work, verbose):
             return 1
         for step in _steps(tree, work):
+            _stop_requested()
             print(f"\n{step.title}")
             code, out = _run(step.argv, step.stdin, verbose)
             if code != step.expect:
@@ -210,10 +211,21 @@ def _environ(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+_STOPPED: list[int] = []
+"""The stop signal received, if any. The handler's SystemExit can be lost (raised while Python
+runs a finaliser, it is only printed as ignored), so the tour also looks here between steps."""
+
+
+def _stop_requested() -> None:
+    if _STOPPED:
+        raise SystemExit(128 + _STOPPED[0])
+
+
 @contextlib.contextmanager
 def _workdir(keep: Path | None) -> Iterator[Path]:
     """A directory for the copy, removed on every exit path (SIGTERM and SIGHUP included)."""
     def stop(signum: int, _frame: FrameType | None) -> None:
+        _STOPPED.append(signum)
         raise SystemExit(128 + signum)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
@@ -240,9 +252,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {src} is not the examples/ tree (run from the repository root)",
               file=sys.stderr)
         return 2
+    _STOPPED.clear()
     try:
         with _workdir(args.keep) as work:
-            return _tour(src, work, args.verbose)
+            code = _tour(src, work, args.verbose)
+            _stop_requested()
+            return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
