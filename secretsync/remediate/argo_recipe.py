@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from secretsync.detection import KeyPath
 from secretsync.documents import ParsedFile
 from secretsync.models import Finding
 from secretsync.remediate.argocd import ArgoGraph, ValueRead
@@ -181,8 +182,10 @@ def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Findi
     return out
 
 
-def _changed_span(old: str, text: str, removed: Sequence[Finding]) -> Splice:
-    """Only the span that changes (a saved plan's digest keeps covering the rest)."""
+def _changed_span(old: str, text: str, removed: Sequence[Finding],
+                  also: tuple[tuple[int, KeyPath], ...] = ()) -> Splice:
+    """Only the span that changes (a saved plan's digest keeps covering the rest); `also`:
+    scalars another edit folded into this one removes."""
     a = 0
     while a < min(len(old), len(text)) and old[a] == text[a]:
         a += 1
@@ -190,7 +193,7 @@ def _changed_span(old: str, text: str, removed: Sequence[Finding]) -> Splice:
     while b < min(len(old), len(text)) - a and old[-1 - b] == text[-1 - b]:
         b += 1
     return Splice(a, len(old) - b, text[a:len(text) - b],
-                  tuple((f.doc, f.key_path) for f in removed))
+                  also + tuple((f.doc, f.key_path) for f in removed))
 
 
 _ACTION = re.compile(r"\{\{-?\s*\.Values((?:\.[A-Za-z_][\w-]*)+)\s*-?\}\}")

@@ -134,7 +134,7 @@ def plan(g: argocd.ArgoGraph, root: Path, rels: Sequence[str], findings: Sequenc
          parsed: Callable[[str], ParsedFile | None], argo: Removals) -> Removals:
     """Deletions of unread values. A file argo-recipe also edits gets one splice doing both
     (taken out of `argo`), so the two never overlap."""
-    from secretsync.remediate.argo_recipe import _delete_line
+    from secretsync.remediate.argo_recipe import _changed_span, _delete_line
 
     out = Removals()
     texts: dict[str, str] = {}
@@ -172,14 +172,6 @@ def plan(g: argocd.ArgoGraph, root: Path, rels: Sequence[str], findings: Sequenc
             continue
         pf = parsed(rel)
         assert pf is not None
-        old = pf.text
-        a = 0
-        while a < min(len(old), len(text)) and old[a] == text[a]:
-            a += 1
-        b = 0
-        while b < min(len(old), len(text)) - a and old[-1 - b] == text[-1 - b]:
-            b += 1
         theirs = tuple(r for sp in argo.splices.pop(rel, []) for r in sp.removes)
-        out.splices[rel] = [Splice(a, len(old) - b, text[a:len(text) - b],
-                                   theirs + tuple((f.doc, f.key_path) for f in mine))]
+        out.splices[rel] = [_changed_span(pf.text, text, mine, theirs)]
     return out
