@@ -27,6 +27,8 @@ def test_wheel_ships_detectors_and_works_elsewhere(tmp_path: Path) -> None:
                    "SOURCE.md"):
         assert f"secretsync/schemas/external-secrets-v2.9.0/{schema}" in names
     assert "secretsync/schemas/sarif-schema-2.1.0.json" in names
+    recipes = sorted(i.name for i in (REPO / "secretsync" / "remediate" / "recipes").glob("*.yaml"))
+    assert recipes and all(f"secretsync/remediate/recipes/{r}" in names for r in recipes)
     assert not any(n.startswith(("tests/", "examples/", "detectors/")) for n in names)
     code = ("import secretsync.detectors as d, sys; "
             "assert 'site-packages' not in d.__file__ and d.__file__.startswith(sys.argv[1]); "
