@@ -194,8 +194,14 @@ def _candidate(g: ArgoGraph, f: Finding) -> tuple[App, Source, Recipe, Hook] | N
     if r is None or not r.covers(src.version):
         return None
     h = r.hook(f.key_path)
+    never = r.never_reads(f.key_path) if h is None else None
+    if never is not None:
+        # Nothing to feed: the value goes (like unread.py does in the tree's own charts).
+        h = Hook(f"chart {r.chart} never reads it", (), {"unread": never})
     if h is None or not h.covers(src.version):
         return None
+    if never is not None:
+        return app, src, r, h
     if (f.style == "embedded") != bool(h.raw.get("river_env")) or \
             (f.style == "literal") != bool(h.raw.get("cfg_env")):
         return None
@@ -369,6 +375,9 @@ class _Wire:
 
     def _move(self, ed: _Edits, sc: Scalar, parts: list[Finding], h: Hook) -> None:
         """What moving one scalar's value(s) through hook `h` edits and needs in the Secret."""
+        if h.raw.get("unread"):
+            ed.deletes.append(sc)
+            return
         if h not in ed.used:
             ed.used.append(h)
         name = self._secret_name(ed.values, ed.recipe, h)
@@ -490,6 +499,14 @@ class _Wire:
                 self.out.new_files.append(FileChange(rel, content.encode(), new_file=True))
                 self.out.manifests.append((rel, secret, envs, (store,), "add", content))
         for sc, parts, h in ed.scalars:
+            if h.raw.get("unread"):
+                for f in parts:
+                    self.out.taken.add(id(f))
+                    self.out.edits.append((f.path, f.line, f.column,
+                                           f"{f.key_path_dotted} deleted (Doppler "
+                                           f"{f.suggested_name}; {h.raw['unread']})",
+                                           f.key_path_dotted, None, f.suggested_name, f))
+                continue
             name = self._secret_name(ed.values, ed.recipe, h)
             key = secret_key(h, sc.ctx.key_path, parts[0].suggested_name)
             self.out.fed[(grp.rel, tuple(str(k) for k in sc.ctx.key_path))] = (
@@ -509,6 +526,9 @@ class _Wire:
         for f, h in grp.items:
             by_kp.setdefault(f.key_path, []).append((f, h))
         for kp, items in sorted(by_kp.items(), key=lambda kv: kv[1][0][0].start):
+            if items[0][1].raw.get("unread"):
+                out.append(self._unread(pf, grp, [f for f, _h in items], items[0][1]))
+                continue
             river = bool(items[0][1].raw.get("river_env"))
             cfg = bool(items[0][1].raw.get("cfg_env"))
             sc = next((s for s in pf.scalars if s.doc == grp.doc and s.ctx.key_path == kp
@@ -526,6 +546,23 @@ class _Wire:
                 raise _Skip(f"{dotted(kp)}: the value is not written as found: move it by hand")
             out.append((sc, parts, items[0][1]))
         return out
+
+    def _unread(self, pf: ParsedFile, grp: _Group, parts: list[Finding], h: Hook
+                ) -> tuple[Scalar, list[Finding], Hook]:
+        """The value of the values file that holds `parts` (a configuration text the chart
+        never reads goes whole, with every value in it)."""
+        f = parts[0]
+        sc = next((s for s in pf.scalars if s.doc == grp.doc and s.style in (*_TOKENS, "literal",
+                                                                             "folded")
+                   and s.start <= f.start < s.end + (s.style in _TOKENS)
+                   and s.ctx.key_path == f.key_path[:len(s.ctx.key_path)]), None)
+        if sc is None or not sc.ctx.key_path or grp.recipe.never_reads(sc.ctx.key_path) is None:
+            raise _Skip(f"{dotted(f.key_path)} is not a value of the file: delete it by hand")
+        inside = [g for g in self.all if g.path == grp.rel and g.doc == grp.doc
+                  and sc.start <= g.start < sc.end + 1]
+        if any(all(g is not p for p in parts) for g in inside):
+            raise _Skip(f"{dotted(sc.ctx.key_path)} also holds a value not planned with it")
+        return sc, parts, h
 
     def _templated(self, h: Hook, sec: _Secret,
                    scalars: Sequence[tuple[Scalar, list[Finding], Hook]], chart: str) -> None:

@@ -29,6 +29,9 @@ chart reads when its inline values are unset) with:
         requires: [<Secret key>, ...]    keys the chart then reads from the Secret (all must
                                          exist: moved here, literal, or already produced)
     no_hook: [{value: <values path>, why: <the missing mechanism>}]
+    unread: [{value: <values path>, why: <what the chart reads instead>}]
+                                    values the chart's templates never read at these versions:
+                                    argo-chart deletes them once Doppler holds them
 
 A `set` whose value is a list adds its items to the list the values hold (never replaces it).
 
@@ -93,6 +96,7 @@ class Recipe:
     hooks: tuple[Hook, ...]
     no_hook: tuple[tuple[str, str], ...]
     file: str
+    unread: tuple[tuple[str, str], ...] = ()
 
     def covers(self, version: str | None) -> bool:
         return version is None or self.versions is None or in_range(version, self.versions)
@@ -106,6 +110,11 @@ class Recipe:
     def why_not(self, key_path: Sequence[object]) -> str | None:
         d = dotted(key_path)
         return next((w for v, w in self.no_hook if _glob(v).fullmatch(d)), None)
+
+    def never_reads(self, key_path: Sequence[object]) -> str | None:
+        """Why the chart never reads this value (None: it may)."""
+        d = dotted(key_path)
+        return next((w for v, w in self.unread if _glob(v).fullmatch(d)), None)
 
 
 def dotted(key_path: Sequence[object]) -> str:
@@ -175,11 +184,12 @@ def recipes() -> dict[str, Recipe]:
         for path, key in (raw.get("values") or {}).items():
             hooks.append(Hook(f"the chart reads Secret {raw['secret']} (key {key})",
                               (str(path),), {"keys": {str(path): str(key)}}))
-        no = tuple((str(n["value"]), " ".join(str(n["why"]).split()))
-                   for n in raw.get("no_hook") or ())
+        no, unread = (tuple((str(n["value"]), " ".join(str(n["why"]).split()))
+                            for n in raw.get(k) or ()) for k in ("no_hook", "unread"))
         v = raw.get("versions")
         out[str(raw["chart"])] = Recipe(str(raw["chart"]), str(v) if v else None,
-                                        str(raw["secret"]), tuple(hooks), no, entry.name)
+                                        str(raw["secret"]), tuple(hooks), no, entry.name,
+                                        unread)
     return out
 
 
@@ -357,6 +367,10 @@ def render(r: Recipe, values: Mapping[str, Any], names: Mapping[str, str] | None
     _render_river(r, out, names, version, only, found or {}, keys, used)
     _render_cfg(r, out, names, version, only, found or {}, keys, used)
     for path, _ in _paths(values):
+        if r.never_reads(path) is not None and r.hook(path) is None and (
+                only is None or dotted(path) in only):
+            del _parent(out, path)[path[-1]]  # a value the chart never reads goes
+            continue
         h = r.hook(path)
         if h is None or not h.covers(version) or not h.holds(values) or (
                 only is not None and dotted(path) not in only) or \

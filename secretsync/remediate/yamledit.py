@@ -223,7 +223,7 @@ def delete_keys(pf: ParsedFile, doc: Document, targets: Sequence[Scalar]) -> lis
         for sc in scs:
             if sc.key_start is None:
                 return None
-            eol = text.find("\n", sc.end)
+            eol = text.find("\n", _end(text, sc))
             eol = len(text) if eol < 0 else eol
             if text[sc.end:eol].split("#", 1)[0].strip():
                 return None  # a multi-line value or flow style: not handled
@@ -250,10 +250,18 @@ def delete_keys(pf: ParsedFile, doc: Document, targets: Sequence[Scalar]) -> lis
             pre = line_prefix(text, sc.key_start)
             if pre.strip():
                 return None
-            eol = text.find("\n", sc.end)
+            eol = text.find("\n", _end(text, sc))
             stop = len(text) if eol < 0 else eol + 1
             out.append(Splice(sc.key_start - len(pre), stop, "", ((sc.doc, sc.ctx.key_path),)))
     return out
+
+
+def _end(text: str, sc: Scalar) -> int:
+    """Where the scalar's text ends: a block scalar's span runs on over the blank lines
+    after it, up to the next key."""
+    if sc.style not in ("literal", "folded"):
+        return sc.end
+    return sc.start + len(text[sc.start:sc.end].rstrip())
 
 
 def _delete_in_item(pf: ParsedFile, first: Scalar, gone: set[KeyPath], col: int

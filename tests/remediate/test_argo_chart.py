@@ -67,8 +67,11 @@ def test_chart_hook_places_move_and_real_limits_stay(planned: tuple[Path, Built]
         assert (f"{root}/helm-values/monitoring/loki.yaml", "loki.storage.s3.endpoint") in moved
         assert (f"{root}/{OAUTH}", "config.cookieSecret") in moved
         assert (f"{root}/{OAUTH}", "extraArgs.redirect-url") in moved
-        assert (f"{root}/helm-values/network/cloudflare-tunnel.yaml", "cloudflare.account") \
-            in moved
+        tunnel = f"{root}/helm-values/network/cloudflare-tunnel.yaml"
+        assert (tunnel, "cloudflare.account") in moved
+        # Chart 0.3.x never reads configMap: the tunnel id there goes with its text.
+        assert (tunnel, "configMap.config.yaml.tunnel") in moved
+        assert _load(planned[0] / tunnel)["configMap"] == {}
         # What stays is a real limit, and the reason names it.
         chat = _followup(built, kps, "alertmanager.config.receivers[1].telegram_configs[0]."
                                      "chat_id")
@@ -95,8 +98,11 @@ def test_values_written_are_what_the_recipe_renders(planned: tuple[Path, Built])
                        for kp, _v in recipebook._paths(old) if (path, dotted(kp)) in names}
             assert by_path, path
             found = {"config.configFile": ["tail876052"]} if rel == OAUTH else None
+            # A configuration text the chart never reads goes whole with the values in it.
+            inside = {recipebook.dotted(kp) for kp, _v in recipebook._paths(old)
+                      if any(p == path and k.startswith(dotted(kp) + ".") for p, k in names)}
             want, keys = recipebook.render(recipebook.recipes()[chart], old, by_path, version,
-                                           only=set(by_path), found=found)
+                                           only=set(by_path) | inside, found=found)
             assert keys, path
             assert _load(after / path) == want, path
 
