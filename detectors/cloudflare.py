@@ -284,6 +284,10 @@ EXAMPLES: tuple[Example, ...] = (
             "cert-manager's secret key"),
     Example(_LEGACY, _c("commit"), frozenset(), "40 characters without token context"),
     Example(_LEGACY, _c("apiTokenSecretRef", "cloudflare"), frozenset(), "a reference"),
+    Example("${{ secrets.CLOUDFLARE_API_TOKEN }}", _c("CLOUDFLARE_API_TOKEN", "env"), frozenset(),
+            "a GitHub Actions expression"),
+    Example("{{ .Values.cloudflare.apiToken }}", _c("api-token", "stringData"), frozenset(),
+            "a Helm template"),
 )
 
 

@@ -253,6 +253,11 @@ _PASSWORD_KEYS = ("password", "passwd", "pwd")
 _PASSWORD_ENTROPY_DISCOUNT = 0.5
 """Below `base64_limit` (default 3.0 -> 2.5) for a mixed value under a password key."""
 _RANDOM = re.compile(r"^[A-Za-z0-9+/=_-]{20,}$")
+# Words joined by `-` or `.` (`jackett-vpnConfig`, `app-tls.v2`): under a key ending in `Secret`
+# (`configFileSecret`, `tlsSecret`) that is the name of the Secret holding the value, as the
+# lower-case names already are everywhere (`_DNS_NAME`). A random token has digits inside its
+# parts, or starts one with a digit.
+_WORDS_NAME = re.compile(r"^[A-Za-z]+[0-9]*(?:[-.][A-Za-z]+[0-9]*)+$")
 
 
 def _random_token(v: str) -> bool:
@@ -391,6 +396,8 @@ class GenericSecretDetector:
             return ()  # `password: password`, `token: AUTH_TOKEN`-style echoes of the key
         if any(n in _NAME_OR_SECRET_KEYS for n in ns) and not _random_token(v):
             return ()
+        if _WORDS_NAME.match(v) and any(n.endswith("secret") for n in ns):
+            return ()  # `configFileSecret: jackett-vpnConfig` names a Secret
         limit = self.settings.base64_limit
         if (any(n.endswith(_PASSWORD_KEYS) for n in ns) and any(c.isdigit() for c in v)
                 and any(c.isalpha() for c in v)):
@@ -475,6 +482,15 @@ _PEM_B64 = base64.b64encode(
 _CERT_B64 = base64.b64encode(
     b"-----BEGIN CERTIFICATE-----\nMIIBogusCertificateMaterialForTestsOnly0123456789abcdefghijklm\n"
     b"-----END CERTIFICATE-----\n").decode()
+
+
+def _sealed(third: int, size: int = 512, body: int = 560) -> str:
+    """Sealed Secrets' ciphertext shape: a 2-byte length (512 bytes: a 4096-bit key), the RSA
+    part and the AES-GCM part; `third` picks the third base64 letter (`AgA`..`AgD`)."""
+    raw = bytes([size >> 8, size & 255, third]) + bytes((i * 131 + 7) % 251 for i in range(body))
+    return base64.b64encode(raw).decode()
+
+
 EXAMPLES: tuple[Example, ...] = (
     Example("AKIA" + "Q3RZ7XKD4M2N8PLW", _c("accessKeyId", "aws"), frozenset({"aws-access-key"})),
     Example("wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "Q7Lr2ZxP9v", _c("aws_secret_access_key"),
@@ -518,6 +534,14 @@ EXAMPLES: tuple[Example, ...] = (
     Example("my-app-secret", _c("secret"), frozenset(), "a Kubernetes resource name"),
     Example("q7Lr2ZxP9vKm4TnW8cYb", _c("passwordSecretRef"), frozenset(), "a reference key"),
     Example("db-credentials", _c("existingSecret", "auth"), frozenset(), "a reference"),
+    Example("jackett-vpnConfig", _c("configFileSecret", "addons", "vpn"), frozenset(),
+            "a Secret's name made of words, in mixed case"),
+    Example("Grafana-Admin.v2", _c("credentialsSecret", "grafana"), frozenset(),
+            "a Secret's name with a version suffix"),
+    Example("jackett-vpnConfig", _c("vpnPassword", "addons", "vpn"), frozenset({"generic-secret"}),
+            "the same words under a password key are the password"),
+    Example("k8Hq-xR3vT9wLm2-pZ7n", _c("cookieSecret", "oauth2"), frozenset({"generic-secret"}),
+            "a random token with dashes under a Secret-ending key"),
     Example("/etc/secrets/token", _c("tokenFile"), frozenset(), "no keyword ending, a path"),
     Example("/var/run/secrets/kubernetes.io/serviceaccount/token", _c("token"), frozenset(),
             "a path"),
@@ -586,6 +610,32 @@ EXAMPLES: tuple[Example, ...] = (
             Context(key="secretKey", key_path=("spec", "data", 0, "secretKey"),
                     kind="ExternalSecret"), frozenset(), "inside an ExternalSecret"),
     Example("costs $6$ per unit", _c("description"), frozenset(), "prose with dollars"),
+    # Sealed Secrets ciphertext outside `encryptedData` (a commented-out SealedSecret).
+    Example(_sealed(0x00), _c("AWS_SECRET_ACCESS_KEY"), frozenset(), "sealed ciphertext, AgA"),
+    Example(_sealed(0x80), _c("RESTIC_PASSWORD"), frozenset(), "sealed ciphertext, AgC"),
+    Example(_sealed(0xC0, size=256), _c("password"), frozenset(),
+            "sealed with a 2048-bit key, AQD"),
+    Example(_sealed(0x00, body=160), _c("password"), frozenset({"generic-secret"}),
+            "AgA-prefixed but too short for a 512-byte RSA part"),
+    # Environment placeholders in URLs and values.
+    Example("rtsp://{FRIGATE_RTSP_USER}:{FRIGATE_RTSP_PASSWORD}@192.168.1.10:554/cam/realmonitor"
+            "?channel=1", _c("path", "ffmpeg", "inputs", 0), frozenset(),
+            "Frigate substitutes {FRIGATE_*} variables"),
+    Example("rtsp://{FRIGATE_CAM_USER}:{FRIGATE_CAM_PASSWORD}@{FRIGATE_CAM_HOST}:554/"
+            "h264Preview_01_main", _c(None, "go2rtc", "streams", "doorbell", 0), frozenset(),
+            "host too, beside a literal path"),
+    Example("rtsp://admin:Xk3Vw5Ju9q@192.168.1.10:554/cam", _c("path", "ffmpeg", "inputs", 0),
+            frozenset({"basic-auth-url"}), "a literal camera password"),
+    Example("https://ci:$GIT_PASSWORD@git.example.com/org/repo.git", _c("url"), frozenset(),
+            "a shell variable"),
+    Example("%(db_password)s", _c("password", "database"), frozenset(), "Python %-formatting"),
+    Example("{DB_PASSWORD}", _c("password", "database"), frozenset(), "a single-brace variable"),
+    Example("x{ab}Q7LrZxP9vKm4TnW8cYb", _c("password"), frozenset({"generic-secret"}),
+            "a literal beside a placeholder is still a literal"),
+    Example("${{ secrets.DB_PASSWORD }}", _c("password", "env"), frozenset(),
+            "a GitHub Actions expression"),
+    Example("{{ .Values.auth.clientSecret | b64enc }}", _c("clientSecret", "data"), frozenset(),
+            "a Helm template with a pipeline"),
     Example("cert-manager/cert-manager-webhook-ca", _c("cert-manager.io/inject-ca-from-secret"),
             frozenset(), "a namespace/name reference"),
     Example('os.environ.get("PLEX_API",', Context(key="TOKEN", embedded="ini"), frozenset(),

@@ -14,7 +14,11 @@ import re
 
 from secretsync.detection import Context
 
-_TEMPLATE = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\)", re.S)
+# Template and environment expressions that stand for a value: Helm/Go `{{ .x }}`, Flux and
+# shell `${VAR}`, Kubernetes `$(VAR)`, Frigate's and Python's `{NAME}` (Frigate substitutes
+# `{FRIGATE_*}` environment variables into its config) and Python's `%(name)s`.
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\)"
+                       r"|\{[A-Za-z_][A-Za-z0-9_.]+\}|%\([A-Za-z_][A-Za-z0-9_]*\)[sdr]", re.S)
 _PLACEHOLDER = re.compile(
     r"""^(?:
         <[^<>]*>                       # <your-client-id>
@@ -70,6 +74,24 @@ _ID_KEYS = frozenset({"uid", "resourceversion", "generation", "targetrevision", 
                       "checksum", "integrity", "hash"})
 
 
+_SEALED_START = re.compile(r"^[A-Za-z0-9+/]{4}")
+
+
+def sealed_ciphertext(v: str) -> bool:
+    """Sealed Secrets' hybrid ciphertext, base64: a 2-byte big-endian length L, the RSA-OAEP
+    ciphertext of the session key (L bytes: 256, 384, 512 for 2048-4096-bit keys, so `AQ`,
+    `AY`, `Ag` + A-D), then the AES-GCM sealed value and its 16-byte tag. Checked by shape,
+    without decoding the value: the header's L must be a whole RSA modulus and fit the length."""
+    if len(v) < 360 or v[0] not in "AB" or not _SEALED_START.match(v):
+        return False
+    head = base64.b64decode(v[:4])
+    size = head[0] << 8 | head[1]
+    if size < 256 or size % 128:
+        return False
+    decoded = len(v) // 4 * 3 - (len(v) - len(v.rstrip("=")))
+    return len(v) % 4 == 0 and decoded >= 2 + size + 16 and bool(_B64.match(v))
+
+
 def skip_value(value: str) -> bool:
     """True for values that are not literals worth reporting whatever their context."""
     v = value.strip()
@@ -77,9 +99,9 @@ def skip_value(value: str) -> bool:
         return True
     if v.startswith(_VENDOR_EXAMPLES):
         return True
-    if _SOPS.match(v) or (v.startswith("AgB") and len(v) > 200):  # SOPS / SealedSecret ciphertext
+    if _SOPS.match(v) or sealed_ciphertext(v):
         return True
-    if "{{" in v or "${" in v or "$(" in v:
+    if ("{" in v or "$(" in v or "%(" in v) and _TEMPLATE.search(v):
         # A template expression: only skip when the whole value is made of expressions and
         # plain words (a literal host beside `{{ .Values.x }}` is still a literal).
         rest = _TEMPLATE.sub("", v)

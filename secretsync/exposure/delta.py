@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from secretsync.detection import Detector, Searcher, could_fire, requirements
+from secretsync.exclusions import sealed_ciphertext
 from secretsync.models import Finding
 from secretsync.scan import is_binary, scan_file
 from secretsync.walk import SourceFile
@@ -42,18 +43,22 @@ def _indent(line: bytes) -> int:
 
 
 # Re-encrypting a file (SOPS, SealedSecret) changes every ciphertext line and nothing scan can
-# report: a scalar that starts as SOPS or SealedSecret (`AgB`) ciphertext is skipped whole
+# report: a scalar that is SOPS or SealedSecret ciphertext is skipped whole
 # (`exclusions.skip_value`), and so is every scalar under `encryptedData` (`skip_context`), before
 # any detector sees it. An added line that equals a removed line once such a value is blanked in
 # both is therefore not a change. Only a scalar's start counts (after `key: ` or `- `), so a
-# block scalar's content line is never taken for one; the rest of the line (key, comment) must
-# be unchanged.
+# block scalar's content line is never taken for one, and it must end the scalar; the rest of the
+# line (key, comment) must be unchanged.
 _CIPHERTEXT = re.compile(
     rb"""((?::|^[ \t]*-)[ \t]+["']?)"""
-    rb"""(ENC\[[A-Z0-9_]+,data:[^\]\n]*\]|Ag[A-D][A-Za-z0-9+/=]{198,})""")
-_SKIPPED_ANYWHERE = (b"ENC[", b"AgB")
-"""The ciphertext `skip_value` knows (a sealed value's third letter is A-D; scan skips the other
-three only under `encryptedData`)."""
+    rb"""(ENC\[[A-Z0-9_]+,data:[^\]\n]*\]|A[QYg][A-D][A-Za-z0-9+/=]{198,})"""
+    rb"""(?=["']?[ \t]*(?:\#.*)?$)""")
+
+
+def _skipped_anywhere(ciphertext: bytes) -> bool:
+    """Scan skips this value wherever it stands (`skip_value`): SOPS, or a whole Sealed Secrets
+    ciphertext (its header checked); anything else that looks sealed only under `encryptedData`."""
+    return ciphertext.startswith(b"ENC[") or sealed_ciphertext(ciphertext.decode("ascii"))
 
 
 def _blank_ciphertext(line: bytes) -> bytes:
@@ -77,14 +82,15 @@ def _under_encrypted_data(lines: list[bytes], i: int) -> bool:
 
 def _only_ciphertext_skipped(lines: list[bytes], i: int) -> bool:
     """Scan skips every ciphertext value of line `i`."""
-    return all(m.group(2).startswith(_SKIPPED_ANYWHERE) or _under_encrypted_data(lines, i)
+    return all(_skipped_anywhere(m.group(2)) or _under_encrypted_data(lines, i)
                for m in _CIPHERTEXT.finditer(lines[i]))
 
 
 def _re_encrypted(lines: list[bytes], new: list[int],
                   removed: frozenset[bytes]) -> tuple[list[int], frozenset[bytes]]:
     """The added lines and the removed ones, less the pairs that only differ in ciphertext."""
-    if not any(b"ENC[" in lines[i] or b"Ag" in lines[i] for i in new):
+    if not any(b"ENC[" in line or b"Ag" in line or b"AQ" in line or b"AY" in line
+               for line in (lines[i] for i in new)):
         return new, removed
     before = {_blank_ciphertext(line) for line in removed}
     after: set[bytes] = set()

@@ -71,17 +71,30 @@ def test_a_renamed_key_with_new_ciphertext_is_a_change() -> None:
     assert b"api-key" in b"".join(removed)
 
 
-def test_a_sealed_looking_value_outside_encrypted_data_is_a_change() -> None:
-    """Scan skips AgA/AgC/AgD values only under `encryptedData` (AgB and SOPS anywhere): a
-    `password:` holding one elsewhere may be reported, so its change counts."""
-    before = f"env:\n  password: {sealed('one', 0x00)}\n  other: {sealed('x', 0x40)}\n"
-    after = f"env:\n  password: {sealed('two', 0x00)}\n  other: {sealed('y', 0x40)}\n"
-    context, _ = changed_context(after.encode(), before.encode())
-    assert context is not None and [c.split(b":")[0] for c in context] == [b"env", b"  password"]
-    # AgB is skipped by scan wherever it stands: the same edit with AgB values is no change.
-    before_b = before.replace(sealed("one", 0x00), sealed("one", 0x40))
-    after_b = after.replace(sealed("two", 0x00), sealed("two", 0x40))
-    context, _ = changed_context(after_b.encode(), before_b.encode())
+def test_resealed_values_outside_encrypted_data_are_no_change() -> None:
+    """Scan skips a whole Sealed Secrets ciphertext wherever it stands (a commented-out
+    SealedSecret, a value copied elsewhere), whatever its third letter: resealing is no change."""
+    for third in (0x00, 0x40, 0x80, 0xC0):  # AgA, AgB, AgC, AgD
+        before = f"env:\n  password: {sealed('one', third)}\n  # token: {sealed('x', third)}\n"
+        after = f"env:\n  password: {sealed('two', third)}\n  # token: {sealed('y', third)}\n"
+        context, _ = changed_context(after.encode(), before.encode())
+        assert context is None, hex(third)
+
+
+def test_a_sealed_looking_value_that_scan_may_report_is_a_change() -> None:
+    """Outside `encryptedData` only a value with a whole Sealed Secrets header and length is
+    skipped: one too short for its RSA part, or followed by more text, may be reported, so its
+    change counts."""
+    short = sealed("one")[:300], sealed("two")[:300]  # 225 bytes: no 512-byte RSA part
+    tail = sealed("one") + "-x", sealed("two") + "-x"
+    for old, new in (short, tail):
+        context, _ = changed_context(f"env:\n  password: {new}\n".encode(),
+                                     f"env:\n  password: {old}\n".encode())
+        assert context is not None and [c.split(b":")[0] for c in context] == [b"env",
+                                                                             b"  password"]
+    # Under encryptedData the place alone is enough.
+    context, _ = changed_context(f"encryptedData:\n  password: {short[1]}\n".encode(),
+                                 f"encryptedData:\n  password: {short[0]}\n".encode())
     assert context is None
 
 
