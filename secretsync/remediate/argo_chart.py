@@ -98,7 +98,8 @@ class Wired:
     taken: set[int] = field(default_factory=set)
     fed: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = field(default_factory=dict)
     """(values file, chart values path) -> (Secret, ESO composition of the value it now
-    feeds): a template line of an app-of-apps that set the same field can go (argo-recipe)."""
+    feeds): a template line of an app-of-apps that set the same field can go (argo-recipe).
+    A variable the app now reads from the Secret is keyed ("env", NAME)."""
     touched: set[str] = field(default_factory=set)
     """ExternalSecret files already edited or written (one edit each per run)."""
     followups: dict[int, str] = field(default_factory=dict)
@@ -142,6 +143,8 @@ class _Edits:
     sets: dict[KeyPath, Any] = field(default_factory=dict)
     appends: dict[KeyPath, list[Any]] = field(default_factory=dict)
     used: list[Hook] = field(default_factory=list)
+    env_fed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Variable the app reads -> (Secret, ESO composition of its value) (cfg_env lines)."""
 
 
 class _Skip(Exception):
@@ -464,6 +467,7 @@ class _Wire:
             var = str(h.raw["cfg_env"]) + m.group("key").upper()
             sec.keys[var] = _Key(template=_template(m.group("v"), fs)) if (
                 len(fs) > 1 or fs[0].value != m.group("v")) else _Key(remote=fs[0].suggested_name)
+            ed.env_fed[var] = (sec.name, _template(m.group("v"), fs))
             ed.lines.setdefault(blk.start, (blk, []))[1].append((ls, le, line.strip()))
             ed.appends.setdefault(_split(str(h.raw["env_list"])), []).append(
                 {"name": var, "valueFrom": {"secretKeyRef": {"name": sec.name, "key": var}}})
@@ -498,6 +502,8 @@ class _Wire:
                                      for e in f.environments}))
                 self.out.new_files.append(FileChange(rel, content.encode(), new_file=True))
                 self.out.manifests.append((rel, secret, envs, (store,), "add", content))
+        for var, fed in ed.env_fed.items():
+            self.out.fed[(grp.rel, ("env", var))] = fed
         for sc, parts, h in ed.scalars:
             if h.raw.get("unread"):
                 for f in parts:

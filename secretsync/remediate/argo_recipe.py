@@ -133,6 +133,33 @@ def _delete_line(text: str, line: int) -> str | None:
     return "\n".join(lines)
 
 
+_PARAM = re.compile(r"^( *)- name:[ \t]*['\"]?[\w.-]+['\"]?[ \t]*$")
+
+
+def _delete_read(text: str, line: int) -> tuple[str, tuple[int, ...]] | None:
+    """Remove the template line of a read: a `key: value` line, or a `helm.parameters` item
+    (`- name: x` with its `value:` line; a list left empty becomes `[]`). With the lines
+    removed, relative to `line`."""
+    edited = _delete_line(text, line)
+    if edited is not None:
+        return edited, (0,)
+    lines = text.split("\n")
+    i = line - 1
+    item = _PARAM.match(lines[i - 1]) if 1 <= i < len(lines) else None
+    if item is None or _indent(lines[i]) != len(item.group(1)) + 2 or \
+            not lines[i].lstrip().startswith("value:"):
+        return None
+    nxt = next((x for x in lines[i + 1:] if x.strip() and not x.lstrip().startswith("#")), "")
+    if _indent(nxt) > len(item.group(1)) + (0 if nxt.lstrip().startswith("- ") else 1):
+        return None  # the item goes on
+    head = re.match(r"^( *)parameters:\s*$", lines[i - 2]) if i >= 2 else None
+    if head is not None and not (_indent(nxt) == len(item.group(1)) and
+                                 nxt.lstrip().startswith("- ")):
+        lines[i - 2] = f"{head.group(1)}parameters: []"
+    del lines[i - 1:i + 1]
+    return "\n".join(lines), (-1, 0)
+
+
 def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Finding],
          parsed: Callable[[str], ParsedFile | None],
          fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]] | None = None,
@@ -146,7 +173,7 @@ def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Findi
         if id(f) in out.taken or not f.whole or f.style != "plain" or not f.key_path or \
                 f.kind is not None:
             continue
-        found = _take(g, es, f, root, fed or {})
+        found = _take(g, es, f, root, rels, fed or {})
         pf = parsed(f.path) if found is not None else None
         line = out.at(f.path, f.line)
         if found is None or pf is None or line is None:
@@ -154,21 +181,23 @@ def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Findi
         reads, why, secret = found
         new_text = _delete_line(out.texts.get(f.path, pf.text), line)
         staged: dict[str, str] = {}
+        gone: list[tuple[str, int]] = []
         for r in sorted(reads, key=lambda r: -r.line):
             at = out.at(r.template, r.line)
             base = staged.get(r.template) or out.templates.get(r.template) or \
                 (root / r.template).read_text(encoding="utf-8")
-            edited = _delete_line(base, at) if at is not None else None
+            edited = _delete_read(base, at) if at is not None else None
             if edited is None:
                 break
-            staged[r.template] = edited
+            staged[r.template] = edited[0]
+            gone.extend((r.template, r.line + d) for d in edited[1])
         else:
             if new_text is None:
                 continue
             out.texts[f.path] = new_text
             out.deleted.setdefault(f.path, []).append(f.line)
-            for r in reads:
-                out.deleted.setdefault(r.template, []).append(r.line)
+            for rel, ln in gone:
+                out.deleted.setdefault(rel, []).append(ln)
             out.templates.update(staged)
             out.taken.add(id(f))
             out.why[id(f)] = why
@@ -199,15 +228,44 @@ def _changed_span(old: str, text: str, removed: Sequence[Finding],
 _ACTION = re.compile(r"\{\{-?\s*\.Values((?:\.[A-Za-z_][\w-]*)+)\s*-?\}\}")
 
 
+def _fed_env(fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]], root: Path,
+             r: ValueRead, vf: str) -> tuple[str, str] | None:
+    """What the Secret feeds the variable the chart's recipe says stands for the field the
+    read sets (oauth2-proxy `extraArgs.whitelist-domain` is OAUTH2_PROXY_WHITELIST_DOMAINS),
+    when no values file of the source sets that field (it would win once the line is gone)."""
+    from secretsync import reading
+
+    assert r.source is not None and r.chart_key is not None
+    rec = recipes().get(r.source.chart or "")
+    hook = rec.hook(r.chart_key) if rec is not None else None
+    var = ((hook.raw.get("env") or {}) if hook is not None else {}).get(".".join(r.chart_key))
+    hit = fed.get((vf, ("env", str(var)))) if var else None
+    if hit is None:
+        return None
+    for rel in r.source.value_files:
+        try:
+            docs = reading.load_all(reading.read_text(root / rel, root=root))
+        except Exception:  # unreadable: the field may be set there
+            return None
+        for doc in docs:
+            node: Any = doc
+            for k in r.chart_key:
+                node = node.get(k) if isinstance(node, Mapping) else None
+            if node is not None:
+                return None
+    return hit
+
+
 def _fed_by(fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]], root: Path,
             r: ValueRead, name: str) -> tuple[str, str] | None:
     """(Secret, values file) when a values file of the read's source now feeds the same chart
     field from a Secret with the same composition as the template line (`https://{{ .NAME }}/`
-    both): removing the line leaves the chart reading the same value."""
+    both), or the variable the app reads for that field: removing the line leaves the chart
+    reading the same value."""
     if r.source is None or r.chart_key is None:
         return None
     for vf in r.source.value_files:
-        hit = fed.get((vf, tuple(r.chart_key)))
+        hit = fed.get((vf, tuple(r.chart_key))) or _fed_env(fed, root, r, vf)
         if hit is None:
             continue
         lines = (root / r.template).read_text(encoding="utf-8").split("\n")
@@ -224,8 +282,19 @@ def _fed_by(fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]], root: Pa
     return None
 
 
+def _dead(root: Path, rels: Sequence[str], r: ValueRead) -> bool:
+    """The read feeds a chart of the tree whose templates never read that value."""
+    from secretsync.remediate import unread
+
+    assert r.source is not None and r.chart_key is not None
+    return bool(r.source.paths) and not r.source.chart and all(
+        not unread._chart_reads(root, rels, p, r.chart_key)
+        and not unread._opaque_chart(root, rels, p) for p in r.source.paths)
+
+
 def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], f: Finding,
-          root: Path, fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]],
+          root: Path, rels: Sequence[str],
+          fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]],
           ) -> tuple[list[ValueRead], str, str] | None:
     """The template reads to remove with `f`, and what reads it instead; None: not this kind."""
     for app, src in g.consumers(f.path):
@@ -241,15 +310,23 @@ def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], 
     reads = g.reads_of(chart, f.key_path)
     if not reads or g.template_reads(chart, f.key_path):
         return None
-    why = secret = ""
+    whys: list[str] = []
+    secret = ""
     for r in reads:
         if r.values_path != tuple(str(k) for k in f.key_path) or r.source is None or \
-                not r.source.chart or r.chart_key is None:
+                r.chart_key is None:
+            return None
+        if _dead(root, rels, r):
+            whys.append(f"{r.template}:{r.line} feeds {r.source.label} value "
+                        f"{'.'.join(r.chart_key)}, which no template of that chart reads")
+            continue
+        if not r.source.chart:
             return None
         via = _fed_by(fed, root, r, f.suggested_name)
         if via is not None:
-            why = (f"{via[1]} now feeds chart {r.source.chart} value {'.'.join(r.chart_key)} "
-                   f"from Secret {via[0]}; {r.template}:{r.line} no longer overrides it")
+            whys.append(f"{via[1]} now feeds chart {r.source.chart} value "
+                        f"{'.'.join(r.chart_key)} from Secret {via[0]}; {r.template}:{r.line} "
+                        "no longer overrides it")
             secret = via[0]
             continue
         if not r.whole:
@@ -259,7 +336,7 @@ def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], 
         hit = _remote(es, r.source.chart, r.chart_key, ns, root, r.source.value_files)
         if hit is None or hit[1] != f.suggested_name:
             return None
-        why = (f"chart {r.source.chart} reads Secret {hit[0]} (ExternalSecret in {ns}, Doppler "
-               f"{hit[1]}); {r.template}:{r.line} no longer feeds it")
+        whys.append(f"chart {r.source.chart} reads Secret {hit[0]} (ExternalSecret in {ns}, "
+                    f"Doppler {hit[1]}); {r.template}:{r.line} no longer feeds it")
         secret = hit[0]
-    return reads, why, secret
+    return reads, "; ".join(whys), secret

@@ -92,9 +92,10 @@ def test_no_rendered_application_field_loses_its_value() -> None:
     """Render each app-of-apps template's `.Values` reads (text level) before and after apply
     (the golden after-tree, templates and values.yaml): nothing renders empty after, and every
     read that had a value keeps it, except the lines apply removed together with their value
-    (argo-recipe: the chart reads it from a Secret an ExternalSecret of the tree makes)."""
+    (argo-recipe: the chart reads it from a Secret an ExternalSecret of the tree makes, or the
+    line fed a chart of the tree that never reads it)."""
     removed_with_value = {".Values.global.tailscale.clientId", ".Values.global.auth0.clientId",
-                          ".Values.global.auth0.domain"}
+                          ".Values.global.auth0.domain", ".Values.global.tailnet"}
     for chart in (APPS, "example-monorepo/modules/infrastructure/apps"):
         def after(rel: str, chart: str = chart) -> str:
             f = GOLDEN_AFTER / chart / rel

@@ -96,9 +96,10 @@ def test_seed_values_moved_and_references_right(
     # leave them empty. The Tailscale and Auth0 client ids, which tailscale-operator and
     # oauth2-proxy read from Secrets the tree's ExternalSecrets make (argo-recipe), leave with
     # their readers; the tunnel id, chat id and S3 endpoint, which no template reads, are deleted
-    # (unread).
+    # (unread). The tailnet goes too: three of its readers feed charts that never read it, the
+    # fourth (oauth2-proxy's whitelist-domain) is now OAUTH2_PROXY_WHITELIST_DOMAINS from a Secret.
     values = (tree / "gitops-platform/infrastructure/apps/values.yaml").read_text()
-    gone = {"k3r7wuCSzd11CNTRL", "wsZ3vIm5FlxztPisdo3Jq5BaeJvASZrz",
+    gone = {"k3r7wuCSzd11CNTRL", "wsZ3vIm5FlxztPisdo3Jq5BaeJvASZrz", "tail876052",
             "f6746974-5104-49ef-beed-c66a048f5062", "-1003078665133",
             "https://4aa95df965d3bc2bfaabe9012a35857c.r2.cloudflarestorage.com"}
     for value in SEED_VALUES:

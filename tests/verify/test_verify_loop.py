@@ -262,7 +262,9 @@ def test_literal_put_back_fails_literal(loop: Loop, broken: Path) -> None:
     # The advice is what plan would do with it (issue 12 §3): nothing deploys `extra`, so apply
     # pushes it and deletes the key (unread), under the name plan uses.
     (fix,) = [str(p["fix"]) for p in problems]
-    assert "secretsync apply" in fix and "as TAILNET" in fix
+    # apply left no plain tailnet in the tree to name it after (global.tailnet went with its
+    # readers), so plan names it from its key, and the hint says what plan says.
+    assert "secretsync apply" in fix and "as EXTRA_TAILNET" in fix
     assert "tail876052" not in r.out
 
 
@@ -381,8 +383,13 @@ def test_follow_up_fails_on_a_template_reading_a_rewritten_key(loop: Loop, broke
     hand, the follow-up check fails, naming the template, until the template reads it too."""
     tpl = broken / "gitops-platform/infrastructure/apps/templates/network/protected-services.yaml"
     values = broken / "gitops-platform/infrastructure/apps/values.yaml"
+    # apply removed every reader of global.tailnet with it; a human puts one back and writes
+    # the value as a reference.
+    tpl.write_text(tpl.read_text().replace("parameters: []", (
+        "parameters:\n        - name: tailnet\n"
+        "          value: {{ .Values.global.tailnet | quote }}")))
     values.write_text(values.read_text().replace(
-        "  tailnet: tail876052", "  tailnetSecretRef: {name: apps-doppler, key: TAILNET}"))
+        "global:\n", "global:\n  tailnetSecretRef: {name: apps-doppler, key: TAILNET}\n"))
     before = verify(broken, "--baseline", str(loop.baseline), "--skip", "build", "--offline",
                     "--check", "follow-up")
     assert before.code == 1 and before.check("follow-up")["status"] == "fail"
