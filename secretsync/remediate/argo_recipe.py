@@ -54,31 +54,35 @@ class Removals:
         return None if line in gone else line - sum(1 for d in gone if d < line)
 
 
+def _values_docs(root: Path, files: Sequence[str]) -> list[Mapping[str, Any]] | None:
+    """The mappings of the values files (None: one cannot be read, so nothing is known)."""
+    from secretsync import reading
+
+    loaded: list[Mapping[str, Any]] = []
+    for rel in files:
+        try:
+            docs = reading.load_all(reading.read_text(root / rel, root=root))
+        except Exception:
+            return None
+        loaded.extend(d for d in docs if isinstance(d, Mapping))
+    return loaded
+
+
+def _at(doc: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    node: Any = doc
+    for k in keys:
+        node = node.get(k) if isinstance(node, Mapping) else None
+    return node
+
+
 def _settings_hold(root: Path, files: Sequence[str], settings: Mapping[str, Any],
                    secret: str) -> bool:
     """Every field the hook sets (`config.existingSecret: {secret}`) already holds that value
     in one of the Application's values files (then removing the inline value is enough)."""
-    from secretsync import reading
-
-    loaded: list[Any] = []
-    for rel in files:
-        try:
-            docs = reading.load_all(reading.read_text(root / rel, root=root))
-        except Exception:  # unreadable: the settings are not known to hold
-            return False
-        loaded.extend(d for d in docs if isinstance(d, Mapping))
-    for path, want in settings.items():
-        want = fill(want, secret)
-        keys = split_path(str(path))
-        found = False
-        for doc in loaded:
-            node: Any = doc
-            for k in keys:
-                node = node.get(k) if isinstance(node, Mapping) else None
-            found = found or node == want
-        if not found:
-            return False
-    return True
+    loaded = _values_docs(root, files)
+    return loaded is not None and all(
+        any(_at(doc, split_path(str(path))) == fill(want, secret) for doc in loaded)
+        for path, want in settings.items())
 
 
 def _remote(es: Mapping[tuple[str | None, str], Mapping[str, str]], chart: str,
@@ -233,26 +237,14 @@ def _fed_env(fed: Mapping[tuple[str, tuple[str, ...]], tuple[str, str]], root: P
     """What the Secret feeds the variable the chart's recipe says stands for the field the
     read sets (oauth2-proxy `extraArgs.whitelist-domain` is OAUTH2_PROXY_WHITELIST_DOMAINS),
     when no values file of the source sets that field (it would win once the line is gone)."""
-    from secretsync import reading
-
     assert r.source is not None and r.chart_key is not None
     rec = recipes().get(r.source.chart or "")
     hook = rec.hook(r.chart_key) if rec is not None else None
     var = ((hook.raw.get("env") or {}) if hook is not None else {}).get(".".join(r.chart_key))
     hit = fed.get((vf, ("env", str(var)))) if var else None
-    if hit is None:
+    loaded = _values_docs(root, r.source.value_files) if hit is not None else None
+    if loaded is None or any(_at(doc, r.chart_key) is not None for doc in loaded):
         return None
-    for rel in r.source.value_files:
-        try:
-            docs = reading.load_all(reading.read_text(root / rel, root=root))
-        except Exception:  # unreadable: the field may be set there
-            return None
-        for doc in docs:
-            node: Any = doc
-            for k in r.chart_key:
-                node = node.get(k) if isinstance(node, Mapping) else None
-            if node is not None:
-                return None
     return hit
 
 
