@@ -29,7 +29,15 @@ from secretsync.environments import EnvResolver, EnvRules, path_env
 from secretsync.errors import ConfigError, RewriteError, UsageError
 from secretsync.group import drifted, leak_envs, pushed_envs
 from secretsync.models import Finding, ScanResult, SecretGroup, dotted
-from secretsync.remediate import argo_chart, argo_recipe, argocd, argocd_cm, limits, unread
+from secretsync.remediate import (
+    argo_chart,
+    argo_recipe,
+    argocd,
+    argocd_cm,
+    configmap_env,
+    limits,
+    unread,
+)
 from secretsync.remediate.names import known_names
 from secretsync.rewrite import FileChange, Splice, edit_bytes, line_prefix, newline_of, ref_splice
 from secretsync.walk import KUSTOMIZATION_NAMES
@@ -385,6 +393,12 @@ def build(
     moved = argocd_cm.plan(argo, root, rels, rest, tree.parsed, stores,
                            lambda f, e: e in reach.get(f.secret_id, ()), rules,
                            tree.kustomization)
+    busy = {*removed.splices, *removed.templates, *dropped.splices, *moved.splices,
+            *wired.splices}
+    cm_env = configmap_env.plan(
+        argo, root, rels, [f for f in rest if id(f) not in dropped.taken and id(f) not in
+                           moved.taken and id(f) not in removed.taken], kept, tree.parsed,
+        stores, lambda f, e: e in reach.get(f.secret_id, ()), rules, busy)
     followups: list[FollowUp] = []
     units: dict[tuple[str, str, str], _Unit] = {}
     splices: dict[str, list[Splice]] = {}
@@ -400,8 +414,9 @@ def build(
         if f.secret_id in drift:
             follow(f, drift[f.secret_id])
             continue
-        if id(f) in removed.taken or id(f) in dropped.taken or id(f) in moved.taken:
-            continue  # argo-recipe, unread, argocd-cm
+        if id(f) in removed.taken or id(f) in dropped.taken or id(f) in moved.taken \
+                or id(f) in cm_env.taken:
+            continue  # argo-recipe, unread, argocd-cm, configmap-env
         if id(f) in moved.why_not:
             follow(f, moved.why_not[id(f)])
             continue
@@ -502,6 +517,7 @@ def build(
     _merge_argo(dropped, splices, edits, changes, unread.NAME)
     _merge_argocd_cm(moved, tree, schema_dir, stores, splices, edits, changes, manifest_plans,
                      followups)
+    _merge_configmap_env(cm_env, schema_dir, splices, edits, changes, manifest_plans)
     # Files that stop holding a value are written last: a run killed halfway leaves a value in
     # the tree until every manifest, resources list and values block is written, so a re-run
     # still finds it and finishes the same plan (write_all writes in this order).
@@ -628,6 +644,34 @@ def _merge_wired(wired: argo_chart.Wired, tree: _Tree, splices: dict[str, list[S
                                  f.fingerprint if f is not None else ""))
     changes.extend(wired.new_files)
     manifest_plans.extend(PlannedManifest(*m) for m in wired.manifests)
+    manifest_plans.sort(key=lambda m: m.path)
+
+
+def _merge_configmap_env(cm: configmap_env.Moves, schema_dir: Path | None,
+                         splices: dict[str, list[Splice]], edits: list[PlannedEdit],
+                         changes: list[FileChange],
+                         manifest_plans: list[PlannedManifest]) -> None:
+    """Add configmap-env's values edits, template texts and the ExternalSecret per
+    environment (checked against the schema as the chart would render it)."""
+    for rel, sps in cm.splices.items():
+        splices.setdefault(rel, []).extend(sps)
+    for f in cm.findings:
+        edits.append(PlannedEdit(f.path, f.line, f.column, 0, 0, configmap_env.NAME,
+                                 f"removed: the ConfigMap key it fed comes from Secret "
+                                 f"{cm.taken[id(f)]} (envFrom)", f.key_path_dotted,
+                                 cm.taken[id(f)], f.suggested_name, f.fingerprint))
+    for rel, text in sorted(cm.templates.items()):
+        changes.append(FileChange(rel, text.encode("utf-8"), new_file=rel in cm.new))
+        if rel not in cm.new:
+            edits.append(PlannedEdit(rel, 1, 1, 0, 0, configmap_env.NAME,
+                                     "ConfigMap keys moved to a Secret read with envFrom", None))
+    for rel, secret, envs, stores, es in cm.manifests:
+        problems = manifests.validate_manifest(es, schema_dir)
+        if problems:
+            raise RewriteError(f"{rel}: generated ExternalSecret is invalid: "
+                               + "; ".join(problems))
+        manifest_plans.append(PlannedManifest(rel, secret, envs, stores, "add",
+                                              configmap_env.TEMPLATE))
     manifest_plans.sort(key=lambda m: m.path)
 
 

@@ -131,8 +131,8 @@ def _delete_line(text: str, line: int) -> str | None:
     parent = re.match(r"^( *)([^\s:#][^:#]*):\s*(#.*)?$", prev)
     if parent is not None and len(parent.group(1)) < indent and not siblings:
         lines[i - 1] = f"{parent.group(1)}{parent.group(2)}: {{}}"
-    elif not (siblings or (prev.strip() and _indent(prev) == indent)):
-        return None
+    elif not (siblings or indent == 0 or (prev.strip() and _indent(prev) == indent)):
+        return None  # a top-level key has no parent to empty
     del lines[i]
     return "\n".join(lines)
 
