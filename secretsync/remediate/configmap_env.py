@@ -182,8 +182,12 @@ def _compose(c: _Chart, tpl: str, data: Mapping[str, re.Match[str]], mine: Seque
             if any(f.path in c.values.values() and ".".join(map(str, f.key_path)) ==
                    m.group("path") for f in mine)
             or c.text[tpl].count("\n", 0, c.text[tpl].find(m.group(0))) + 1 in lines}
-    if not keys:
+    if not keys or any(VALUES_KEY in (doc or {}) for doc in c.loaded.values() if
+                       isinstance(doc, Mapping)):
         return None
+    if _read_elsewhere(c, tpl, [m.group(0) for m in keys.values()],
+                       {tuple(m.group("path").split(".")) for m in keys.values()}):
+        return None  # the values go with the lines: nothing else may read them
     for key, m in keys.items():
         path = m.group("path").split(".")
         for e in envs:
@@ -244,6 +248,19 @@ def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Findi
             continue
         _move(c, d, cm, composed, stores, parsed, out)
     return out
+
+
+def _read_elsewhere(c: _Chart, tpl: str, lines: Sequence[str],
+                    paths: set[tuple[str, ...]]) -> bool:
+    from secretsync.remediate.unread import template_reads
+
+    for rel, t in c.text.items():
+        if rel == tpl:
+            t = _drop_keys(t, lines)
+        if any(r[:len(p)] == p[:len(r)] for r in template_reads(t) for p in paths) or \
+                re.search(r"\.Values(?![.\w])|\btpl\b", t):
+            return True
+    return False
 
 
 def _drop_keys(text: str, lines: Sequence[str]) -> str:

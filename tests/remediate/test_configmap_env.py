@@ -168,6 +168,7 @@ def test_every_environment_reads_the_same_variables(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("other_read", [
+    "      annotations:\n        api: {{ .Values.apiBaseUrl }}\n",
     "      volumes:\n        - name: c\n          configMap:\n            name: {{ .Release.Name }}-config\n",
     "          env:\n            - name: X\n              valueFrom:\n                configMapKeyRef:\n                  name: {{ .Release.Name }}-config\n                  key: AUDIENCE\n",
 ])
