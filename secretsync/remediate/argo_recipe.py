@@ -87,11 +87,13 @@ def _settings_hold(root: Path, files: Sequence[str], settings: Mapping[str, Any]
 
 def _remote(es: Mapping[tuple[str | None, str], Mapping[str, str]], chart: str,
             path: Sequence[object], ns: str | None, root: Path | None = None,
-            files: Sequence[str] = ()) -> tuple[str, str] | None:
-    """(Secret, Doppler name) when the chart's recipe reads `path` from a fixed-name Secret that
-    an ExternalSecret in `ns` produces (a hook that also sets fields: only when the
-    Application's values files already set them)."""
+            files: Sequence[str] = (), version: str | None = None) -> tuple[str, str] | None:
+    """(Secret, Doppler name) when the chart's recipe, checked for `version`, reads `path` from
+    a fixed-name Secret that an ExternalSecret in `ns` produces (a hook that also sets fields:
+    only when the Application's values files already set them)."""
     r = recipes().get(chart)
+    if r is not None and not r.covers(version):
+        return None
     hook = r.hook(path) if r is not None else None
     keys: Any = hook.raw.get("keys") if hook is not None else None
     if r is None or not isinstance(keys, Mapping) or hook is None:
@@ -291,7 +293,8 @@ def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], 
     """The template reads to remove with `f`, and what reads it instead; None: not this kind."""
     for app, src in g.consumers(f.path):
         if src.chart:
-            hit = _remote(es, src.chart, f.key_path, app.namespace, root, src.value_files)
+            hit = _remote(es, src.chart, f.key_path, app.namespace, root, src.value_files,
+                          src.version)
             if hit is not None and hit[1] == f.suggested_name:
                 return [], (f"chart {src.chart} reads Secret {hit[0]} (ExternalSecret in "
                             f"{app.namespace}, Doppler {hit[1]})"), hit[0]
@@ -325,7 +328,8 @@ def _take(g: ArgoGraph, es: Mapping[tuple[str | None, str], Mapping[str, str]], 
             return None
         ns = next((a.namespace for a in g.apps if a.name == r.app and a.file == r.template),
                   None)
-        hit = _remote(es, r.source.chart, r.chart_key, ns, root, r.source.value_files)
+        hit = _remote(es, r.source.chart, r.chart_key, ns, root, r.source.value_files,
+                      r.source.version)
         if hit is None or hit[1] != f.suggested_name:
             return None
         whys.append(f"chart {r.source.chart} reads Secret {hit[0]} (ExternalSecret in {ns}, "

@@ -171,3 +171,20 @@ def test_without_the_variable_fed_the_flag_line_stays(tmp_path: Path) -> None:
     built, changed = _built(_tree(tmp_path, DEAD, cfg_line=False))
     assert [f for f in built.plan.followups if f.key_path == "global.tailnet"]
     assert "apps/templates/svc.yaml" not in changed
+
+
+def test_a_chart_version_the_recipe_was_not_checked_for_keeps_the_value(tmp_path: Path) -> None:
+    """tailscale-operator's recipe is checked for 1.54-1.102: at 1.110.0 the client id (which an
+    ExternalSecret of the tree already makes operator-oauth hold) stays, and says why."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    root = tmp_path / "examples"
+    shutil.copytree(repo / "examples" / "gitops-platform", root / "gitops-platform")
+    tpl = root / "gitops-platform/infrastructure/apps/templates/network/tailscale-operator.yaml"
+    tpl.write_text(tpl.read_text().replace("targetRevision: 1.78.3", "targetRevision: 1.110.0"))
+    built = build(root, config.load(root, project="gaynance"))
+    kp = "global.tailscale.clientId"
+    assert not [e for e in built.plan.edits if e.key_path == kp]
+    (why,) = [f.reason for f in built.plan.followups if f.key_path == kp]
+    assert "checked for chart versions >=1.54.0,<1.103.0, not 1.110.0" in why
