@@ -54,6 +54,9 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                                           "bucket": "b"}}},
         {"backups": {"endpointURL": "https://R2", "s3": {"bucket": "b"},
                      "secret": {"create": False, "name": "r2-backup-credentials"}}}),
+    "tailscale-operator": (
+        {"oauth": {"clientId": "CID", "clientSecret": "CSEC"}, "operatorConfig": {"hostname": "o"}},
+        {"oauth": {}, "operatorConfig": {"hostname": "o"}}),
     "cloudflare-tunnel-remote": (
         {"cloudflare": {"tunnel_token": "TOKEN"}}, {"cloudflare": {"tunnel_token": "TOKEN"}}),
 }
