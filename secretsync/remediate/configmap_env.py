@@ -34,6 +34,7 @@ from secretsync.detection import KeyPath
 from secretsync.documents import ParsedFile
 from secretsync.environments import EnvRules, path_env
 from secretsync.models import Finding
+from secretsync.remediate.argo_chart import _template
 from secretsync.remediate.argocd import ArgoGraph
 from secretsync.rewrite import Splice, newline_of
 
@@ -159,10 +160,8 @@ def _configmap(c: _Chart) -> tuple[str, str, dict[str, re.Match[str]]] | None:
     return (rel, expr, data) if refs else None
 
 
-def _template(v: str, parts: Sequence[Finding]) -> str:
-    from secretsync.remediate.argo_chart import _template as compose
-
-    return compose(v, parts)
+def _line(text: str, m: re.Match[str]) -> int:
+    return text.count("\n", 0, text.find(m.group(0))) + 1
 
 
 @dataclass(slots=True)
@@ -181,7 +180,7 @@ def _compose(c: _Chart, tpl: str, data: Mapping[str, re.Match[str]], mine: Seque
     keys = {k: m for k, m in data.items()
             if any(f.path in c.values.values() and ".".join(map(str, f.key_path)) ==
                    m.group("path") for f in mine)
-            or c.text[tpl].count("\n", 0, c.text[tpl].find(m.group(0))) + 1 in lines}
+            or _line(c.text[tpl], m) in lines}
     if not keys or any(VALUES_KEY in (doc or {}) for doc in c.loaded.values() if
                        isinstance(doc, Mapping)):
         return None
@@ -195,7 +194,7 @@ def _compose(c: _Chart, tpl: str, data: Mapping[str, re.Match[str]], mine: Seque
             v: Any = _get(c.loaded[src], path) if src is not None else m.group("lit")
             if not isinstance(v, str):
                 return None
-            line = c.text[tpl].count("\n", 0, c.text[tpl].find(m.group(0))) + 1
+            line = _line(c.text[tpl], m)
             parts = [f for f in mine if (src is not None and f.path == c.values[src]
                                          and ".".join(map(str, f.key_path)) == m.group("path"))
                      or (src is None and f.path == tpl and f.line == line)]
