@@ -46,6 +46,8 @@ _STAND_INS = frozenset({"pass", "passwd", "pwd", "pw", "token", "apikey", "api_k
                         "user", "username", "login", "foo", "bar", "baz", "foobar", "secrets",
                         "passphrase", "credentials", "xxxxxx"})
 _ALLCAPS_NAME = re.compile(r"^[A-Z]+(?:_[A-Z]+)*$")
+# `env:NAME`: the value is read from an environment variable (exporters' `dsn: env:NAME`).
+_ENV_REFERENCE = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 _B64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 _SOPS = re.compile(r"^ENC\[[A-Z0-9_]+,data:")
 # Vendors' documented example values.
@@ -107,6 +109,8 @@ def skip_value(value: str) -> bool:
         rest = _TEMPLATE.sub("", v)
         if not re.search(r"[A-Za-z0-9]{6,}", rest):
             return True
+    if v.startswith("env:") and _ENV_REFERENCE.match(v):
+        return True
     if v.startswith("sha256:") or re.match(r"^[a-z0-9./-]+@sha256:[0-9a-f]{64}$", v):
         return True
     if v.lower() in VENDOR_DEFAULTS:
