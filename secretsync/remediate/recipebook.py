@@ -24,7 +24,9 @@ chart reads when its inline values are unset) with:
         secret: <Secret name>            this hook's own Secret (default: the recipe's)
         versions: <range>                this hook only for these chart versions ...
         older: <why not below>           ... and what is missing in the others
-        when: {<values path>: <value>}   only when the values say so (Loki deploymentMode)
+        when: {<values path>: <value>}   only when the values say so (Loki deploymentMode); a
+                                         list accepts any of its items, null: the path unset
+                                         (the chart's default)
         unless: [<values path>, ...]     not when the values set one of these
         requires: [<Secret key>, ...]    keys the chart then reads from the Secret (all must
                                          exist: moved here, literal, or already produced)
@@ -77,7 +79,7 @@ class Hook:
             node: Any = values
             for k in split_path(str(path)):
                 node = node.get(k) if isinstance(node, Mapping) else None
-            if node != want:
+            if node not in (want if isinstance(want, list) else [want]):
                 return False
         for path in self.raw.get("unless") or ():
             node = values
@@ -101,8 +103,13 @@ class Recipe:
     def covers(self, version: str | None) -> bool:
         return version is None or self.versions is None or in_range(version, self.versions)
 
-    def hook(self, key_path: Sequence[object]) -> Hook | None:
-        return next((h for h in self.hooks if h.matches(key_path)), None)
+    def hook(self, key_path: Sequence[object],
+             values: Mapping[str, Any] | None = None) -> Hook | None:
+        """The first hook for this path; given the values, the first whose `when:` holds in
+        them (several hooks may take one path, one per deployment mode), else the first."""
+        found = [h for h in self.hooks if h.matches(key_path)]
+        held = [h for h in found if values is not None and h.holds(values)]
+        return next(iter(held or found), None)
 
     def secret_of(self, hook: Hook) -> str:
         return str(hook.raw.get("secret") or self.secret)
@@ -371,7 +378,7 @@ def render(r: Recipe, values: Mapping[str, Any], names: Mapping[str, str] | None
                 only is None or dotted(path) in only):
             del _parent(out, path)[path[-1]]  # a value the chart never reads goes
             continue
-        h = r.hook(path)
+        h = r.hook(path, values)
         if h is None or not h.covers(version) or not h.holds(values) or (
                 only is not None and dotted(path) not in only) or \
                 h.raw.get("river_env") or h.raw.get("cfg_env"):

@@ -139,11 +139,11 @@ def test_alertmanager_chat_id_file_needs_the_alertmanager_the_chart_ships() -> N
     assert set(keys) == {"BOT_TOKEN"}
 
 
-def test_loki_hook_is_for_single_binary_only() -> None:
-    """Loki 6.22-7.3's single-binary StatefulSet reads singleBinary.extraArgs/extraEnvFrom (not
-    global.*); other deployment modes have no recipe yet, so nothing is moved there."""
+def test_loki_hook_is_for_single_binary_and_simple_scalable_only() -> None:
+    """Loki 6.22-7.3 has hooks for SingleBinary and SimpleScalable (tests/remediate/
+    test_recipe_loki.py); Distributed has no recipe yet, so nothing is moved there."""
     r = recipebook.recipes()["loki"]
-    values = {"deploymentMode": "SimpleScalable",
+    values = {"deploymentMode": "Distributed",
               "loki": {"storage": {"s3": {"endpoint": "ENDPOINT"}}}}
     rendered, keys = recipebook.render(r, values, version="6.22.0")
     assert rendered == values and not keys
