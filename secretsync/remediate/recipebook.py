@@ -284,8 +284,11 @@ def env_name(hook: Hook, key_path: Sequence[object]) -> str:
     if named:
         return str(named)
     if hook.raw.get("env_from_secret"):
+        # The section and key under grafana.ini, wherever the chart nests it (a subchart).
+        parts = list(key_path)
+        at = parts.index("grafana.ini") + 1 if "grafana.ini" in parts else 2
         return "GF_" + "_".join(re.sub(r"[^A-Za-z0-9]", "_", str(p)).upper()
-                                for p in key_path[2:])
+                                for p in parts[at:])
     if hook.raw.get("expand_env"):
         return "_".join(re.sub(r"[^A-Za-z0-9]", "_", str(p)).upper() for p in key_path[-2:])
     return str(key_path[-1]).upper()

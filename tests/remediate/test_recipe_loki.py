@@ -12,6 +12,8 @@ import pytest
 from secretsync import config
 from secretsync.plan import build
 from secretsync.remediate import recipebook
+from tests.conftest import build_tree
+from tests.remediate.test_argo_chart import CREDS_APP, ES, STORE
 
 ENDPOINT = "https://4aa95df965d3bc2bfaabe9012a35857c.r2.cloudflarestorage.com"
 KEY = "Zk3q9Vb7Lm2Xp8Rt4Yw1Nc6Hd0Gf5Js8Ua2Ve4W"
@@ -86,90 +88,51 @@ def test_the_hook_for_a_path_follows_the_values() -> None:
     assert r.hook(path, {"deploymentMode": "Distributed"}) is r.hook(path)
 
 
-# -- an Argo CD app-of-apps feeding loki through a values file --------------------------------
+# -- an Argo CD app-of-apps feeding a chart through a values file ------------------------------
 APP = """apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
-  name: loki
+  name: {chart}
   namespace: argocd
 spec:
   project: default
   sources:
     - repoURL: https://grafana.github.io/helm-charts
-      chart: loki
-      targetRevision: 6.22.0
+      chart: {chart}
+      targetRevision: {version}
       helm:
         valueFiles:
-          - $values/helm-values/loki.yaml
-    - repoURL: {{ .Values.repo }}
+          - $values/helm-values/{chart}.yaml
+    - repoURL: {{{{ .Values.repo }}}}
       targetRevision: main
       ref: values
   destination:
     server: https://kubernetes.default.svc
     namespace: monitoring
 """
-CREDS_APP = """apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: credentials
-  namespace: argocd
-spec:
-  project: default
-  source:
-    repoURL: {{ .Values.repo }}
-    targetRevision: main
-    path: manifests/credentials
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: external-secrets
-"""
-ES = """apiVersion: external-secrets.io/v1
-kind: ExternalSecret
-metadata:
-  name: other
-  namespace: other
-spec:
-  secretStoreRef: {kind: ClusterSecretStore, name: doppler-prd}
-  target:
-    name: other
-  data:
-    - secretKey: k
-      remoteRef:
-        key: K
-"""
-STORE = """apiVersion: external-secrets.io/v1
-kind: ClusterSecretStore
-metadata:
-  name: doppler-prd
-spec:
-  provider:
-    doppler:
-      project: shop
-      config: prd
-      auth:
-        secretRef:
-          dopplerToken: {name: doppler-token, key: dopplerToken, namespace: external-secrets}
-"""
 VALUES = "loki:\n  storage:\n    type: s3\n    s3:\n      endpoint: " + ENDPOINT + \
     "\n      secretAccessKey: " + KEY + "\n"
 
 
-def _small(root: Path, mode: str | None) -> Path:
-    files = {
+def argo_tree(root: Path, chart: str, version: str, values: str) -> Path:
+    """An app-of-apps whose Application feeds `chart` helm-values/<chart>.yaml, and a
+    `credentials` Application deploying the tree's ExternalSecrets (where new ones go)."""
+    return build_tree(root, {
         ".secretsync.yaml": "secrets:\n  default_environment: prd\n",
         "stores/doppler-prd.yaml": STORE,
         "apps/Chart.yaml": "apiVersion: v2\nname: apps\nversion: 0.1.0\n",
         "apps/values.yaml": "repo: https://example.com/git.git\n",
-        "apps/templates/loki.yaml": APP,
+        f"apps/templates/{chart}.yaml": APP.format(chart=chart, version=version),
         "apps/templates/credentials.yaml": CREDS_APP,
         "manifests/credentials/kustomization.yaml": "resources:\n  - other.yaml\n",
         "manifests/credentials/other.yaml": ES,
-        "helm-values/loki.yaml": (f"deploymentMode: {mode}\n" if mode else "") + VALUES,
-    }
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
+        f"helm-values/{chart}.yaml": values,
+    })
+
+
+def _small(root: Path, mode: str | None) -> Path:
+    return argo_tree(root, "loki", "6.22.0",
+                     (f"deploymentMode: {mode}\n" if mode else "") + VALUES)
 
 
 def test_argo_distributed_values_stay_with_the_reason(tmp_path: Path) -> None:
