@@ -342,6 +342,9 @@ class _Wire:
         if grp.app.namespace is None:
             raise _Skip(f"Application {grp.app.name}'s destination namespace is templated: "
                         f"create the Secret {chart} reads by hand")
+        # A path several hooks take (one per deployment mode): the one these values select.
+        grp.items[:] = [(f, (grp.recipe.hook(f.key_path, values) or h)
+                         if h in grp.recipe.hooks else h) for f, h in grp.items]
         for _f, h in grp.items:
             if not h.holds(values):
                 raise _Skip(f"the hook ({h.how}) needs {h.raw.get('when') or {}} and none of "

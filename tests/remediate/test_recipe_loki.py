@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from secretsync import config
+from secretsync import config, reading
 from secretsync.plan import build
 from secretsync.remediate import recipebook
 from tests.conftest import build_tree
@@ -133,6 +133,30 @@ def argo_tree(root: Path, chart: str, version: str, values: str) -> Path:
 def _small(root: Path, mode: str | None) -> Path:
     return argo_tree(root, "loki", "6.22.0",
                      (f"deploymentMode: {mode}\n" if mode else "") + VALUES)
+
+
+@pytest.mark.parametrize("mode", ["SimpleScalable", None])
+def test_argo_simple_scalable_values_move(tmp_path: Path, mode: str | None) -> None:
+    root = _small(tmp_path, mode)
+    built = build(root, config.load(root, project="shop"))
+    moved = {e.key_path for e in built.plan.edits
+             if e.kind == "argo-chart" and e.path == "helm-values/loki.yaml"}
+    assert moved == {"loki.storage.s3.endpoint", "loki.storage.s3.secretAccessKey"}
+    changed = {c.rel: c.data.decode() for c in built.changes}
+    text = changed["helm-values/loki.yaml"]
+    assert ENDPOINT not in text and KEY not in text
+    got = reading.load_all(text)[0]
+    old = reading.load_all((root / "helm-values/loki.yaml").read_text())[0]
+    names = {e.key_path: str(e.key) for e in built.plan.edits if e.kind == "argo-chart"}
+    want, keys = recipebook.render(recipebook.recipes()["loki"], old, names, "6.22.0",
+                                   only=set(names))
+    assert got == want
+    for component in ("read", "write", "backend"):
+        assert got[component] == {"extraArgs": EXPAND, "extraEnvFrom": FROM}, component
+    es = [reading.load_all(t)[0] for rel, t in changed.items()
+          if rel.startswith("manifests/credentials/") and "loki" in rel]
+    assert [d["spec"]["target"]["name"] for d in es] == ["loki-doppler"]
+    assert {d["secretKey"] for d in es[0]["spec"]["data"]} == set(keys)
 
 
 def test_argo_distributed_values_stay_with_the_reason(tmp_path: Path) -> None:
