@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from detect_secrets.plugins.base import RegexBasedDetector
@@ -78,6 +78,14 @@ def ci(*words: str) -> str:
     return "|".join(forms)
 
 
+def _common_prefix(words: list[str]) -> str:
+    first, last = min(words), max(words)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
 _lowered: list[str] = ["", ""]
 
 
@@ -96,6 +104,18 @@ class Keywords:
 
     words: tuple[str, ...]
     flags: int = 0
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False, repr=False,
+                                                            compare=False)
+    """The words by their first two letters, each group with the prefix all its words share
+    (`client` for `client_id`, `clientid`, `client-id`): a group is searched as one pass for
+    that prefix, its words checked only where it stands."""
+
+    def __post_init__(self) -> None:
+        by_start: dict[str, list[str]] = {}
+        for w in self.words:
+            by_start.setdefault(w[:2], []).append(w)
+        object.__setattr__(self, "groups", tuple(
+            (_common_prefix(ws), tuple(ws)) for ws in by_start.values()))
 
     @property
     def pattern(self) -> str:
@@ -111,8 +131,9 @@ class Keywords:
     def holds_in(self, joined: Joined) -> set[int]:
         """The joined files holding any of the words (see `GatePlan.per_file`)."""
         out: set[int] = set()
-        for w in self.words:
-            out |= joined.with_word(w)
+        for prefix, words in self.groups:
+            out |= (joined.with_word(words[0]) if len(words) == 1 or len(prefix) < 2
+                    else joined.with_prefix(prefix, words))
         return out
 
 

@@ -12,17 +12,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import multiprocessing
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from secretsync import documents, workers
+from secretsync import documents
 from secretsync.baseline import Baseline
 from secretsync.detection import Context, Detector, GatePlan
 from secretsync.documents import LineIndex, ParsedFile
@@ -31,6 +29,9 @@ from secretsync.exclusions import skip_context, skip_value, stand_in
 from secretsync.group import group
 from secretsync.models import Finding, ScanResult, dotted
 from secretsync.walk import DEFAULT_MAX_BYTES, KUSTOMIZATION_NAMES, SourceFile, walk
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 _IGNORE = re.compile(r"secretsync:ignore(?:\[(?P<ids>[a-z0-9,\s-]*)\])?")
 _GENERIC_IDS = frozenset({"generic-secret"})
@@ -126,10 +127,10 @@ def scan_file(src: SourceFile, data: bytes, detectors: Sequence[Detector],
     best: dict[tuple[int, int], tuple[int, Finding]] = {}
     for s in (*pf.scalars, *pf.keys):
         value = s.value
-        if skip_value(value) or skip_context(s.ctx):
-            continue
         hits = [h for d in active for h in d.find(value, s.ctx)]
-        if not hits:
+        # The exclusions after the detectors: they cost more than a detector's first test,
+        # and most scalars of a gated file hold nothing.
+        if not hits or skip_value(value) or skip_context(s.ctx):
             continue
         # A hit inside another hit of the same scalar (an account id inside an R2 endpoint)
         # is the same secret, reported once.
@@ -196,7 +197,34 @@ def _gate_text(data: bytes) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]]:
+_KEEP_BYTES = 16 * 1024 * 1024
+"""What pass one keeps of the files' bytes for the second pass when both run in this process
+(one core): reading every file again cost a tenth of such a scan. Files past this total are
+read again, so memory stays bounded whatever the tree."""
+
+
+class _Kept:
+    """Files' bytes as pass one read them, up to a total, for the second pass."""
+
+    __slots__ = ("data", "left")
+
+    def __init__(self, budget: int) -> None:
+        self.data: dict[str, bytes] = {}
+        self.left = budget
+
+    def keep(self, rel: str, data: bytes) -> None:
+        if len(data) <= self.left:
+            self.data[rel] = data
+            self.left -= len(data)
+
+    def read(self, src: SourceFile) -> bytes:
+        data = self.data.pop(src.rel, None)
+        return src.read() if data is None else data
+
+
+def _scan_batch(kept: _Kept | None,
+                batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]]:
+    """Scan a batch; with `kept`, keep the bytes read for the second pass."""
     out: list[tuple[FileScan | None, int]] = []
     plan = _gates(_worker_detectors)
     i = 0
@@ -210,6 +238,8 @@ def _scan_batch(batch: Sequence[SourceFile]) -> list[tuple[FileScan | None, int]
                 data = None
             datas.append(data)
             size += len(data) if data else 0
+            if kept is not None and data is not None:
+                kept.keep(batch[i].rel, data)
             i += 1
         texts = [_gate_text(d) for d in datas if d is not None and not is_binary(d)]
         actives = iter(plan.per_file(texts))
@@ -251,13 +281,26 @@ class _Runner:
 
     def __init__(self, jobs: int, batches: int) -> None:
         self._pool: ProcessPoolExecutor | None = None
-        if _jobs(jobs) > 1 and batches > 2 and "fork" in multiprocessing.get_all_start_methods():
+        if _jobs(jobs) > 1 and batches > 2:
+            self._start_pool(_jobs(jobs))
+        self.kept: _Kept | None = None
+        """Set when both passes run here: pass one's bytes for the second."""
+        if self._pool is None:
+            _worker_init()
+            self.kept = _Kept(_KEEP_BYTES)
+
+    def _start_pool(self, jobs: int) -> None:
+        # Imported here: a one-core scan never needs them (a sixtieth of its start-up).
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from secretsync import workers
+
+        if "fork" in multiprocessing.get_all_start_methods():
             # Workers hold found values: they die with this process, even when SIGKILLed.
             self._pool = ProcessPoolExecutor(
-                _jobs(jobs), mp_context=multiprocessing.get_context("fork"),
+                jobs, mp_context=multiprocessing.get_context("fork"),
                 initializer=workers.initializer(_worker_init))
-        else:
-            _worker_init()
 
     def map(self, fn: Callable[[Sequence[SourceFile]], _T],
             batches: Sequence[Sequence[SourceFile]]) -> Iterator[_T]:
@@ -286,7 +329,8 @@ def _scan_all(
 ) -> Iterator[tuple[SourceFile, FileScan | None, int]]:
     """Scan every file, yielding results in file order."""
     batches = _batches(files)
-    for batch, results in zip(batches, runner.map(_scan_batch, batches), strict=True):
+    scan = functools.partial(_scan_batch, runner.kept)
+    for batch, results in zip(batches, runner.map(scan, batches), strict=True):
         for src, (fs, size) in zip(batch, results, strict=True):
             if progress is not None:
                 progress(size)
@@ -373,29 +417,33 @@ def _other_occurrences(
     one a detector recognises by its shape alone was found everywhere already. Returns the
     new findings and how many were suppressed inline."""
     known = _known_values(findings, detectors)
+    kept, runner.kept = runner.kept, None
     if known is None:
         return [], 0
     out: list[Finding] = []
     suppressed = 0
-    for found, n in runner.map(functools.partial(_occurrences_batch, known), _batches(files)):
+    search = functools.partial(_occurrences_batch, known, kept)
+    for found, n in runner.map(search, _batches(files)):
         out.extend(found)
         suppressed += n
     return out, suppressed
 
 
-def _occurrences_batch(known: _Known, batch: Sequence[SourceFile]) -> tuple[list[Finding], int]:
+def _occurrences_batch(known: _Known, kept: _Kept | None,
+                       batch: Sequence[SourceFile]) -> tuple[list[Finding], int]:
     out: list[Finding] = []
     suppressed = 0
     for src in batch:
-        found, n = _occurrences_in(src, known)
+        found, n = _occurrences_in(src, known, kept)
         out.extend(found)
         suppressed += n
     return out, suppressed
 
 
-def _occurrences_in(src: SourceFile, known: _Known) -> tuple[list[Finding], int]:
+def _occurrences_in(src: SourceFile, known: _Known,
+                    kept: _Kept | None = None) -> tuple[list[Finding], int]:
     try:
-        data = src.read()
+        data = src.read() if kept is None else kept.read(src)
     except OSError:
         return [], 0
     if is_binary(data):

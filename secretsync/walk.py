@@ -36,7 +36,9 @@ class SourceFile:
     """Bytes, as the walk saw them (for progress)."""
 
     def read(self) -> bytes:
-        with open(self.path, "rb") as f:
+        # Unbuffered: the file is read whole, and a BufferedReader per file cost a tenth of
+        # the reading.
+        with open(self.path, "rb", buffering=0) as f:
             return f.read()
 
 
