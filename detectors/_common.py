@@ -86,6 +86,15 @@ def _common_prefix(words: list[str]) -> str:
     return first[:n]
 
 
+def prefix_groups(words: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`words` grouped by their first two letters, each group with the prefix its words
+    share (`pass` for `pass`, `passwd`, `password`)."""
+    by_start: dict[str, list[str]] = {}
+    for w in words:
+        by_start.setdefault(w[:2], []).append(w)
+    return tuple((_common_prefix(ws), tuple(ws)) for ws in by_start.values())
+
+
 _lowered: list[str] = ["", ""]
 
 
@@ -111,11 +120,7 @@ class Keywords:
     that prefix, its words checked only where it stands."""
 
     def __post_init__(self) -> None:
-        by_start: dict[str, list[str]] = {}
-        for w in self.words:
-            by_start.setdefault(w[:2], []).append(w)
-        object.__setattr__(self, "groups", tuple(
-            (_common_prefix(ws), tuple(ws)) for ws in by_start.values()))
+        object.__setattr__(self, "groups", prefix_groups(self.words))
 
     @property
     def pattern(self) -> str:

@@ -50,6 +50,7 @@ from secretsync.detectors._common import (
     lowered,
     names,
     norm,
+    prefix_groups,
 )
 
 
@@ -308,6 +309,10 @@ class KeywordGate:
     words: tuple[str, ...] = field(init=False)
     pattern: str = field(init=False)
     flags: int = 0
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False, repr=False,
+                                                            compare=False)
+    """The words by shared prefix (`pass`: `pass`, `passwd`, `password`), each group found
+    with one pass over the text (see `Joined.places`)."""
 
     def __post_init__(self) -> None:
         # The last word of each ending, as it stands at the end of a raw key: `key` for
@@ -322,6 +327,7 @@ class KeywordGate:
         # searched is a pass over the text.
         words = {w for w in words if not any(w != o and w.endswith(o) for o in words)}
         object.__setattr__(self, "words", tuple(sorted(words)))
+        object.__setattr__(self, "groups", prefix_groups(self.words))
         object.__setattr__(self, "pattern", "generic-secret keyword gate: " + ",".join(
             sorted(self.endings)))
 
@@ -340,33 +346,31 @@ class KeywordGate:
         """The joined files where the gate holds (see `GatePlan.per_file`)."""
         low = joined.low
         out: set[int] = set()
-        for word in self.words:
-            def find(pos: int, word: str = word) -> int:
-                pos = low.find(word, pos)
-                while pos >= 0:
-                    end = pos + len(word)
-                    if self._candidate(low, pos, end):
-                        return pos
-                    pos = low.find(word, end)
-                return -1
-
-            out |= joined.files_with(find)
+        for prefix, words in self.groups:
+            for pos in joined.places(prefix):
+                if any(low.startswith(w, pos) and self._candidate(low, pos, pos + len(w))
+                       for w in words):
+                    out.add(joined.file_at(pos))
         return out
 
     def _candidate(self, text: str, pos: int, end: int) -> bool:
         if end < len(text) and text[end] in _KEY_CHARS:
             return False  # the word does not end the key (`secretname`, `tokens`)
+        # A value after the key on its line, or as an env entry's `value:`, first: most
+        # places have neither, and the key is read back only where one holds.
+        inline = _INLINE_VALUE.match(text, end) is not None
+        if not inline and not _ENV_VALUE.match(text, end):
+            return False
         start = pos
         while start > 0 and text[start - 1] in _KEY_CHARS:
             start -= 1
         key = norm(text[start:end])
         if not key.endswith(self.endings) or key.endswith("existingsecret"):
             return False
-        if _INLINE_VALUE.match(text, end):
+        if inline:
             return True
         line_start = text.rfind("\n", 0, start) + 1
-        return bool(_NAME_BEFORE.search(text, line_start, start)) and bool(
-            _ENV_VALUE.match(text, end))
+        return bool(_NAME_BEFORE.search(text, line_start, start))
 
 
 @dataclass(frozen=True, slots=True)

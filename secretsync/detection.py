@@ -292,15 +292,23 @@ class Joined:
         """The files holding any of `words` (lower case), which all start with `prefix`: one
         pass finds the prefix's places (shared by every group with the same prefix), and
         each word is checked only there, instead of a pass per word."""
-        places = self._places.get(prefix)
-        if places is None:
-            places = self._places[prefix] = list(_positions(self.low, prefix))
         low, starts = self.low, self.starts
         out: set[int] = set()
-        for pos in places:
+        for pos in self.places(prefix):
             if any(low.startswith(w, pos) for w in words):
                 out.add(bisect.bisect_right(starts, pos) - 1)
         return out
+
+    def places(self, sub: str) -> list[int]:
+        """Every offset of `sub` (lower case) in the lower-cased text, found once."""
+        found = self._places.get(sub)
+        if found is None:
+            found = self._places[sub] = list(_positions(self.low, sub))
+        return found
+
+    def file_at(self, pos: int) -> int:
+        """The index of the file that holds offset `pos`."""
+        return bisect.bisect_right(self.starts, pos) - 1
 
     def holding(self, searcher: Searcher) -> set[int]:
         holds_in = getattr(searcher, "holds_in", None)

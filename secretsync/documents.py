@@ -167,8 +167,7 @@ def events(text: str) -> Iterator[Any]:
         return
     parser = _CParser(text)
     try:
-        while parser.check_event():
-            yield parser.get_event()
+        yield from iter(parser.get_event, None)  # None after the stream's end
     finally:
         parser.dispose()
 
@@ -454,7 +453,10 @@ def _dashboard_variables(value: str) -> Iterator[tuple[str, int, int]]:
                 pos = value.find(token, pos + 1)
 
 
-_COMMENT = re.compile(r"(?:^|(?<=[ \t]))#(?P<body>[^\n]*)", re.M)
+# `#` at a line's start or after a blank; the check looks back from after the `#` so that re
+# can skip from one `#` to the next (a pattern that starts with a look-behind is tried at
+# every position of the file).
+_COMMENT = re.compile(r"#(?<![^ \t\n]#)(?P<body>[^\n]*)")
 
 
 def _comments(rel: str, text: str, idx: LineIndex, scalars: list[Scalar]) -> Iterator[Scalar]:
