@@ -197,7 +197,7 @@ def _gate_text(data: bytes) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-_KEEP_BYTES = 16 * 1024 * 1024
+_KEEP_BYTES = 8 * 1024 * 1024
 """What pass one keeps of the files' bytes for the second pass when both run in this process
 (one core): reading every file again cost a tenth of such a scan. Files past this total are
 read again, so memory stays bounded whatever the tree."""
