@@ -13,6 +13,8 @@ from ruamel.yaml import YAML
 from secretsync import config
 from secretsync.plan import Built, build
 from tests.conftest import build_tree
+from tests.remediate.test_argo_chart import CREDS_APP as CREDS
+from tests.remediate.test_argo_chart import ES, STORE
 
 TAILNET = "tail4f2a9c"
 PROXY = """apiVersion: argoproj.io/v1alpha1
@@ -60,48 +62,6 @@ spec:
   destination:
     server: https://kubernetes.default.svc
     namespace: svc
-"""
-CREDS = """apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: credentials
-  namespace: argocd
-spec:
-  project: default
-  source:
-    repoURL: {{ .Values.repo }}
-    targetRevision: main
-    path: manifests/credentials
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: external-secrets
-"""
-ES = """apiVersion: external-secrets.io/v1
-kind: ExternalSecret
-metadata:
-  name: other
-  namespace: other
-spec:
-  secretStoreRef: {kind: ClusterSecretStore, name: doppler-prd}
-  target:
-    name: other
-  data:
-    - secretKey: k
-      remoteRef:
-        key: K
-"""
-STORE = """apiVersion: external-secrets.io/v1
-kind: ClusterSecretStore
-metadata:
-  name: doppler-prd
-spec:
-  provider:
-    doppler:
-      project: shop
-      config: prd
-      auth:
-        secretRef:
-          dopplerToken: {name: doppler-token, key: dopplerToken, namespace: external-secrets}
 """
 
 

@@ -17,22 +17,10 @@ from secretsync import config
 from secretsync.plan import Built, build
 from secretsync.remediate import configmap_env
 from tests.conftest import build_tree
+from tests.remediate.test_argo_stores import STORE
 
 TAILNET = "tail4f2a9c"
 CLIENT = "Qm7RtZ2xKp9LwV4bN8cD1fG6hJ3sA5eY"
-STORE = """apiVersion: external-secrets.io/v1
-kind: ClusterSecretStore
-metadata:
-  name: doppler-{env}
-spec:
-  provider:
-    doppler:
-      project: shop
-      config: {env}
-      auth:
-        secretRef:
-          dopplerToken: {{name: doppler-token, key: dopplerToken, namespace: external-secrets}}
-"""
 APPSET = """apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet
 metadata:
