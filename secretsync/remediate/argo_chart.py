@@ -508,24 +508,20 @@ class _Wire:
         for var, fed in ed.env_fed.items():
             self.out.fed[(grp.rel, ("env", var))] = fed
         for sc, parts, h in ed.scalars:
-            if h.raw.get("unread"):
-                for f in parts:
-                    self.out.taken.add(id(f))
-                    self.out.edits.append((f.path, f.line, f.column,
-                                           f"{f.key_path_dotted} deleted (Doppler "
-                                           f"{f.suggested_name}; {h.raw['unread']})",
-                                           f.key_path_dotted, None, f.suggested_name, f))
-                continue
-            name = self._secret_name(ed.values, ed.recipe, h)
-            key = secret_key(h, sc.ctx.key_path, parts[0].suggested_name)
-            self.out.fed[(grp.rel, tuple(str(k) for k in sc.ctx.key_path))] = (
-                name, _template(sc.value, parts))
+            # A value the chart never reads is only deleted: no Secret, nothing fed.
+            name = None if h.raw.get("unread") else self._secret_name(ed.values, ed.recipe, h)
+            key = secret_key(h, sc.ctx.key_path, parts[0].suggested_name) if name else ""
+            if name is not None:
+                self.out.fed[(grp.rel, tuple(str(k) for k in sc.ctx.key_path))] = (
+                    name, _template(sc.value, parts))
             for f in parts:
                 self.out.taken.add(id(f))
-                self.out.edits.append((f.path, f.line, f.column,
-                                       f"{f.key_path_dotted} -> Secret {ed.namespace}/{name} key "
-                                       f"{key} ({h.how.replace('{secret}', name)})",
-                                       f.key_path_dotted, name, f.suggested_name, f))
+                text = (f"{f.key_path_dotted} deleted (Doppler {f.suggested_name}; "
+                        f"{h.raw['unread']})" if name is None else
+                        f"{f.key_path_dotted} -> Secret {ed.namespace}/{name} key {key} "
+                        f"({h.how.replace('{secret}', name)})")
+                self.out.edits.append((f.path, f.line, f.column, text, f.key_path_dotted, name,
+                                       f.suggested_name, f))
 
     # -- checks -------------------------------------------------------------------------
     def _scalars(self, pf: ParsedFile, grp: _Group) -> list[tuple[Scalar, list[Finding], Hook]]:

@@ -245,7 +245,7 @@ def plan(g: ArgoGraph, root: Path, rels: Sequence[str], findings: Sequence[Findi
         composed = _compose(c, cm[0], cm[2], mine, envs, pushed)
         if composed is None:
             continue
-        _move(c, d, cm, composed, stores, parsed, out)
+        _move(c, cm, composed, stores, parsed, out)
     return out
 
 
@@ -320,12 +320,13 @@ def _values_edit(pf: ParsedFile, paths: set[str], block: str | None,
     return Splice(sp.start, sp.end, sp.new, sp.removes, adds)
 
 
-def _move(c: _Chart, d: str, cm: tuple[str, str, dict[str, re.Match[str]]],
+def _move(c: _Chart, cm: tuple[str, str, dict[str, re.Match[str]]],
           composed: Mapping[str, _Env], stores: Mapping[str, StoreRef],
           parsed: Callable[[str], ParsedFile | None], out: Moves) -> None:
     from secretsync import manifests
 
     tpl, expr, data = cm
+    d = c.dir
     moved = {k for e in composed.values() for k in e.env}
     secret = f"{PurePosixPath(d).name}-config-doppler"
     templates = {tpl: _drop_keys(c.text[tpl], [data[k].group(0) for k in sorted(moved)])}
