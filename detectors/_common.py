@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from detect_secrets.plugins.base import RegexBasedDetector
@@ -78,23 +78,6 @@ def ci(*words: str) -> str:
     return "|".join(forms)
 
 
-def _common_prefix(words: list[str]) -> str:
-    first, last = min(words), max(words)
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    return first[:n]
-
-
-def prefix_groups(words: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """`words` grouped by their first two letters, each group with the prefix its words
-    share (`pass` for `pass`, `passwd`, `password`)."""
-    by_start: dict[str, list[str]] = {}
-    for w in words:
-        by_start.setdefault(w[:2], []).append(w)
-    return tuple((_common_prefix(ws), tuple(ws)) for ws in by_start.values())
-
-
 _lowered: list[str] = ["", ""]
 
 
@@ -113,18 +96,15 @@ class Keywords:
 
     words: tuple[str, ...]
     flags: int = 0
-    groups: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False, repr=False,
-                                                            compare=False)
-    """The words by their first two letters, each group with the prefix all its words share
-    (`client` for `client_id`, `clientid`, `client-id`): a group is searched as one pass for
-    that prefix, its words checked only where it stands."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "groups", prefix_groups(self.words))
 
     @property
     def pattern(self) -> str:
         return "keywords:" + ",".join(self.words)
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """What `holds_in` asks `Joined` the places of (see `GatePlan`)."""
+        return self.words
 
     def search(self, string: str, /) -> bool | None:
         text = lowered(string)
@@ -136,9 +116,8 @@ class Keywords:
     def holds_in(self, joined: Joined) -> set[int]:
         """The joined files holding any of the words (see `GatePlan.per_file`)."""
         out: set[int] = set()
-        for prefix, words in self.groups:
-            out |= (joined.with_word(words[0]) if len(words) == 1 or len(prefix) < 2
-                    else joined.with_prefix(prefix, words))
+        for w in self.words:
+            out |= joined.with_word(w)
         return out
 
 

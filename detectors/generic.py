@@ -50,7 +50,6 @@ from secretsync.detectors._common import (
     lowered,
     names,
     norm,
-    prefix_groups,
 )
 
 
@@ -309,10 +308,6 @@ class KeywordGate:
     words: tuple[str, ...] = field(init=False)
     pattern: str = field(init=False)
     flags: int = 0
-    groups: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False, repr=False,
-                                                            compare=False)
-    """The words by shared prefix (`pass`: `pass`, `passwd`, `password`), each group found
-    with one pass over the text (see `Joined.places`)."""
 
     def __post_init__(self) -> None:
         # The last word of each ending, as it stands at the end of a raw key: `key` for
@@ -327,7 +322,6 @@ class KeywordGate:
         # searched is a pass over the text.
         words = {w for w in words if not any(w != o and w.endswith(o) for o in words)}
         object.__setattr__(self, "words", tuple(sorted(words)))
-        object.__setattr__(self, "groups", prefix_groups(self.words))
         object.__setattr__(self, "pattern", "generic-secret keyword gate: " + ",".join(
             sorted(self.endings)))
 
@@ -342,14 +336,18 @@ class KeywordGate:
                 pos = text.find(word, end)
         return None
 
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """What `holds_in` asks `Joined` the places of (see `GatePlan`)."""
+        return self.words
+
     def holds_in(self, joined: Joined) -> set[int]:
         """The joined files where the gate holds (see `GatePlan.per_file`)."""
         low = joined.low
         out: set[int] = set()
-        for prefix, words in self.groups:
-            for pos in joined.places(prefix):
-                if any(low.startswith(w, pos) and self._candidate(low, pos, pos + len(w))
-                       for w in words):
+        for word in self.words:
+            for pos in joined.places(word):
+                if self._candidate(low, pos, pos + len(word)):
                     out.add(joined.file_at(pos))
         return out
 

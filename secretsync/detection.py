@@ -8,10 +8,13 @@ UUID under `tunnel:` is a Cloudflare tunnel id; the same UUID under `metadata.ui
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from ahocorasick_rs import AhoCorasick
 
 KeyPath = tuple[str | int, ...]
 
@@ -133,7 +136,7 @@ class GatePlan:
     once and no per-call allocation beyond one list: on a tree where most files hold nothing,
     this loop is most of the scan."""
 
-    __slots__ = ("costly", "plan", "searchers")
+    __slots__ = ("costly", "finder", "plan", "searchers")
 
     def __init__(self, detectors: Iterable[Detector]) -> None:
         index: dict[tuple[str, int], int] = {}
@@ -151,6 +154,8 @@ class GatePlan:
             plan.append((d, tuple(idxs)))
         self.searchers = tuple(searchers)
         self.costly = tuple(_costly(p) for p in searchers)
+        self.finder = Finder(sorted({n for p, c in zip(searchers, self.costly, strict=True)
+                                     if not c for n in needles(p)}))
         # Cheap searchers first: a costly one runs only where the cheap ones held.
         self.plan = tuple((d, tuple(sorted(idxs, key=lambda i: self.costly[i])))
                           for d, idxs in plan)
@@ -162,7 +167,7 @@ class GatePlan:
         a call per file. A costly searcher (a value shape such as a 32-character run, which
         Python's re tries at every position) is asked only of the files where its
         detector's cheap searchers all held, one file at a time."""
-        joined = Joined(texts)
+        joined = Joined(texts, self.finder)
         if len(joined.low) != len(joined.text):  # lower() changed a length: offsets differ
             return [self.active(t) for t in texts]
         held: dict[int, set[int]] = {}
@@ -213,17 +218,18 @@ _ANCHOR = re.compile(r"(?<!\\)[$^]|\\[AZbB]")
 _CLASS = re.compile(r"\[\^?\]?(?:\\.|[^\]\\])*\]")
 
 
+@functools.cache
 def _anchored(pattern: str) -> bool:
     """An anchor or a word boundary (outside character classes): it would mean something else
     in joined text, so such a regex is asked of each file."""
     return bool(_ANCHOR.search(_CLASS.sub("", pattern)))
 
 
-
 _LITERAL = re.compile(r"(?:[^\\.^$*+?{}\[\]|()]|\\[^A-Za-z0-9])")
 _MIN_PREFIX = 3
 
 
+@functools.cache
 def _literal_prefixes(p: re.Pattern[str]) -> tuple[str, ...]:
     """The literal text every match of `p` starts with, one per top-level branch (`SG.` for
     `SG\\.`), or () when a branch starts with fewer than `_MIN_PREFIX` literal characters
@@ -245,13 +251,57 @@ def _literal_prefixes(p: re.Pattern[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def needles(p: Searcher) -> tuple[str, ...]:
+    """The lower-case strings whose places a cheap searcher asks of `Joined`: a keyword gate's
+    words (its `needles`), a regex's literal prefixes, an `AnyOf`'s parts' needles."""
+    own: tuple[str, ...] | None = getattr(p, "needles", None)
+    if own is not None:
+        return own
+    parts: tuple[Searcher, ...] | None = getattr(p, "parts", None)
+    if parts is not None:
+        return tuple(n for q in parts for n in needles(q))
+    if isinstance(p, re.Pattern) and not _anchored(p.pattern):
+        return tuple(x.lower() for x in _literal_prefixes(p))
+    return ()
+
+
+class Finder:
+    """Every place of each of `words` in a text, found in one pass (Aho-Corasick, in Rust:
+    `ahocorasick_rs`). A pass of `str.find` per word was a third of a one-core scan of a
+    public GitOps corpus: some 60 words, each a pass over every byte."""
+
+    __slots__ = ("_automaton", "words")
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.words = tuple(words)
+        self._automaton = AhoCorasick(self.words) if self.words else None
+
+    def places(self, text: str) -> dict[str, list[int]]:
+        """Each word's start offsets in `text`, ascending (overlapping places included:
+        `pass` inside `password` is one of each)."""
+        if self._automaton is None:
+            return {}
+        try:
+            matches = self._automaton.find_matches_as_indexes(text, overlapping=True)
+        except UnicodeEncodeError:
+            # Bytes that are not UTF-8 decode to lone surrogates, which the Rust side cannot
+            # take: such a text is searched a word at a time.
+            return {w: list(_positions(text, w)) for w in self.words}
+        found: list[list[int]] = [[] for _ in self.words]
+        for i, start, _end in matches:
+            found[i].append(start)
+        return dict(zip(self.words, found, strict=True))
+
+
 class Joined:
     """Files joined by a blank line (no gate pattern matches across one), for gates asked of
-    them all at once. `holding(searcher)` is the set of file indexes where it holds."""
+    them all at once. `holding(searcher)` is the set of file indexes where it holds. The
+    places of `finder`'s words in the lower-cased text are found once, in one pass, when the
+    files are joined."""
 
-    __slots__ = ("_places", "_words", "low", "starts", "text", "texts")
+    __slots__ = ("_places", "low", "starts", "text", "texts")
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], finder: Finder | None = None) -> None:
         self.texts = texts
         self.text = "\n\n".join(texts)
         self.low = self.text.lower()
@@ -262,8 +312,7 @@ class Joined:
             pos += len(t) + 2
         starts.append(pos)
         self.starts = starts
-        self._words: dict[str, set[int]] = {}
-        self._places: dict[str, list[int]] = {}
+        self._places: dict[str, list[int]] = finder.places(self.low) if finder else {}
 
     def files_with(self, find: Callable[[int], int]) -> set[int]:
         """The files holding a hit of `find(pos)` (the offset of the first hit at or after
@@ -282,25 +331,12 @@ class Joined:
 
     def with_word(self, word: str) -> set[int]:
         """The files holding `word` (lower case) in any case."""
-        hit = self._words.get(word)
-        if hit is None:
-            low = self.low
-            hit = self._words[word] = self.files_with(lambda pos: low.find(word, pos))
-        return hit
-
-    def with_prefix(self, prefix: str, words: Sequence[str]) -> set[int]:
-        """The files holding any of `words` (lower case), which all start with `prefix`: one
-        pass finds the prefix's places (shared by every group with the same prefix), and
-        each word is checked only there, instead of a pass per word."""
-        low, starts = self.low, self.starts
-        out: set[int] = set()
-        for pos in self.places(prefix):
-            if any(low.startswith(w, pos) for w in words):
-                out.add(bisect.bisect_right(starts, pos) - 1)
-        return out
+        starts = self.starts
+        return {bisect.bisect_right(starts, pos) - 1 for pos in self.places(word)}
 
     def places(self, sub: str) -> list[int]:
-        """Every offset of `sub` (lower case) in the lower-cased text, found once."""
+        """Every offset of `sub` (lower case) in the lower-cased text: from the finder's one
+        pass, or (a word it was not given) found now, once."""
         found = self._places.get(sub)
         if found is None:
             found = self._places[sub] = list(_positions(self.low, sub))
@@ -319,21 +355,14 @@ class Joined:
             text = self.text
             prefixes = _literal_prefixes(searcher)
             if prefixes:
-                match = searcher.match
-
-                def find(pos: int) -> int:
-                    # A match starts where one of its branches' literal prefixes stands:
-                    # `str.find` skips to those places several times faster than re does.
-                    first = -1
-                    for prefix in prefixes:
-                        at = text.find(prefix, pos)
-                        while at >= 0 and (first < 0 or at < first) and not match(text, at):
-                            at = text.find(prefix, at + 1)
-                        if at >= 0 and (first < 0 or at < first):
-                            first = at
-                    return first
-
-                return self.files_with(find)
+                # A match starts where one of its branches' literal prefixes stands, and the
+                # finder knows those places (lower-cased: the case is checked here).
+                match, out = searcher.match, set()
+                for prefix in prefixes:
+                    for pos in self.places(prefix.lower()):
+                        if text.startswith(prefix, pos) and match(text, pos):
+                            out.add(self.file_at(pos))
+                return out
 
             def search(pos: int) -> int:
                 m = searcher.search(text, pos)
