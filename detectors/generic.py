@@ -288,6 +288,30 @@ _INLINE_VALUE = re.compile(r"""["']?[ \t]*[:=][ \t]*["']?[^\s"'#{}\[\],&*!|>]"""
 _ENV_VALUE = re.compile(r"""["']?(?:[ \t]*\r?\n[ \t]*(?:-[ \t]+)?|[ \t]*,[ \t]*)value:[ \t]*["']?"""
                         r"""[^\s"'#{}\[\],&*!]""")
 _NAME_BEFORE = re.compile(r"""name:[ \t]*["']?$""")
+# What `find` never reports, as it stands on a (lower-cased) line after `key: `: a boolean or
+# null alone (`automountServiceAccountToken: false`), and, under a key that is exactly
+# `secretKey` at the start of its line (ESO's `data[].secretKey: name`), anything but a
+# random-looking run of 20 or more characters (`_random_token`). Skipping such lines keeps
+# most ExternalSecrets of a tree from being parsed at all.
+_WORD_VALUE = re.compile(r"""["']?(?:true|false|yes|no|null|none|~)["']?[ \t]*(?:#.*)?""")
+_RANDOM_RUN = re.compile(r"[a-z0-9+/=_-]{20}")
+_KEY_AT_LINE_START = re.compile(r"""[ \t]*(?:-[ \t]+)?["']?""")
+
+
+def _never_found_inline(text: str, key_start: int, key: str, value_start: int) -> bool:
+    """True when the inline value at `value_start` (after the key that starts at `key_start`)
+    is one `GenericSecretDetector.find` rejects whatever its context (see `_WORD_VALUE`)."""
+    line_end = text.find("\n", value_start)
+    if line_end < 0:
+        line_end = len(text)
+    if _WORD_VALUE.fullmatch(text, value_start, line_end):
+        return True
+    if key not in _NAME_OR_SECRET_KEYS:
+        return False
+    line_start = text.rfind("\n", 0, key_start) + 1
+    return (_KEY_AT_LINE_START.fullmatch(text, line_start, key_start) is not None
+            and _RANDOM_RUN.search(text, value_start, line_end) is None
+            and "\\" not in text[value_start:line_end])
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,8 +380,8 @@ class KeywordGate:
             return False  # the word does not end the key (`secretname`, `tokens`)
         # A value after the key on its line, or as an env entry's `value:`, first: most
         # places have neither, and the key is read back only where one holds.
-        inline = _INLINE_VALUE.match(text, end) is not None
-        if not inline and not _ENV_VALUE.match(text, end):
+        inline = _INLINE_VALUE.match(text, end)
+        if inline is None and not _ENV_VALUE.match(text, end):
             return False
         start = pos
         while start > 0 and text[start - 1] in _KEY_CHARS:
@@ -365,8 +389,8 @@ class KeywordGate:
         key = norm(text[start:end])
         if not key.endswith(self.endings) or key.endswith("existingsecret"):
             return False
-        if inline:
-            return True
+        if inline is not None:
+            return not _never_found_inline(text, start, key, inline.end() - 1)
         line_start = text.rfind("\n", 0, start) + 1
         return bool(_NAME_BEFORE.search(text, line_start, start))
 

@@ -4,11 +4,15 @@ Aho-Corasick pass for every keyword and literal prefix) answer what each file's 
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from pathlib import Path
+
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from secretsync.detection import Finder, GatePlan, needles
 from secretsync.detectors import load_detectors
+from secretsync.scan import scan_file
+from secretsync.walk import SourceFile
 
 _PLAN = GatePlan(load_detectors())
 _WORDS = sorted({n for p in _PLAN.searchers for n in needles(p)})
@@ -56,3 +60,46 @@ def test_the_plan_knows_a_needle_for_every_keyword_gate() -> None:
     # would go back to a pass of its own over every batch.
     assert {"password", "secret", "token", "tunnel", "client_id", "tskey-"} <= set(
         _PLAN.finder.words)
+
+
+# generic-secret's gate skips lines `find` never reports (a boolean alone; ESO's
+# `secretKey: <name>`): a file with nothing else is never parsed, and one where such a line
+# hides a real value still is.
+_DETECTORS = load_detectors()
+_KEYS = st.sampled_from(["secretKey", "secretAccessKey", "SECRET_KEY", "awsSecretKey",
+                         "my secretKey", "automountServiceAccountToken", "password", "token"])
+_VALUES = st.sampled_from([
+    "false", "'true'", "null", "~", "no # keep", "password", "DB_PASSWORD", "db-password",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Zq8xR2mV9tLw4Kp7Hs3N", "\"Zq8xR2mV9tLw4Kp7Hs3N\"",
+    "hunter2hunter2", "\"a\\u0041Zq8xR2mV9tLw4Kp7Hs3N\"", "false, other: Zq8xR2mV9tLw4Kp7Hs3N",
+    "x7kq9m2vl5pr8tzw", "falsehood7Kq9m2Vl5pR8",
+])
+_LINE = st.tuples(st.sampled_from(["", "  ", "  - ", "- ", "    \""]), _KEYS,
+                  st.sampled_from([": ", "\": ", "=", ":  "]), _VALUES).map("".join)
+
+
+def _found(text: str, gated: bool) -> list[tuple[str, int]]:
+    src = SourceFile(Path("f.yaml"), "f.yaml", False)
+    fs = scan_file(src, text.encode(), _DETECTORS, None if gated else _DETECTORS)
+    return sorted((f.detector, f.line) for f in fs.findings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINE, min_size=1, max_size=4))
+@example(["my secretKey: x7kq9m2vl5pr8tzw"])  # the key is `my secretKey`, not `secretKey`
+@example(["token: falsehood7Kq9m2Vl5pR8"])  # starts with a boolean word, is not one
+def test_the_keyword_gate_never_hides_a_finding(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    assert _found(text, gated=True) == _found(text, gated=False)
+
+
+def test_external_secret_key_names_and_booleans_are_never_parsed() -> None:
+    text = ("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nspec:\n  data:\n"
+            "    - secretKey: password\n      remoteRef:\n        key: DB_PASSWORD\n"
+            "    - secretKey: \"api-token\"\n"
+            "automountServiceAccountToken: false\n")
+    src = SourceFile(Path("es.yaml"), "es.yaml", False)
+    assert not scan_file(src, text.encode(), _DETECTORS).was_parsed
+    leaked = text + "---\naws:\n  credentials:\n    secretKey: Zq8xR2mV9tLw4Kp7Hs3N\n"
+    fs = scan_file(src, leaked.encode(), _DETECTORS)
+    assert fs.was_parsed and [f.detector for f in fs.findings] == ["generic-secret"]
