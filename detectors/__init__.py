@@ -42,7 +42,35 @@ def _defer_requests() -> None:
     sys.modules["requests"] = stub
 
 
+class _DeferredInit(types.ModuleType):
+    """A package whose own `__init__` has not run yet: its submodules import as usual, and
+    the first name asked of the package itself runs `__init__` (once) and is answered."""
+
+    def __getattr__(self, attr: str) -> object:
+        spec = self.__spec__
+        object.__setattr__(self, "__class__", types.ModuleType)  # runs once
+        if spec is not None and spec.loader is not None:
+            spec.loader.exec_module(self)
+        return getattr(self, attr)
+
+
+def _defer_detect_secrets_init() -> None:
+    """`detect_secrets/__init__.py` imports its whole scanning core (SecretsCollection, the
+    filters, multiprocessing, logging), a tenth of a scan's start-up, none of which the
+    plugin modules secretsync uses need. The package's `__init__` runs on first use of a
+    name it defines (`from detect_secrets import SecretsCollection` still works)."""
+    if "detect_secrets" in sys.modules:
+        return
+    spec = importlib.util.find_spec("detect_secrets")
+    if spec is None or spec.submodule_search_locations is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    module.__class__ = _DeferredInit
+    sys.modules["detect_secrets"] = module
+
+
 _defer_requests()
+_defer_detect_secrets_init()
 
 PROVIDERS = ("tailscale", "auth0", "cloudflare", "telegram", "talos", "s3", "generic")
 

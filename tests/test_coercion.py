@@ -70,9 +70,30 @@ def test_scan_imports_neither_pydantic_nor_requests_nor_rich(tmp_path: Path) -> 
             f"run_cli(['scan', '--no-progress', '-f', 'json', '-o', {str(tmp_path / 'r')!r}, "
             f"{str(tmp_path)!r}]); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('pydantic', 'urllib3', 'rich')))")
+            "('pydantic', 'urllib3', 'rich') or m.startswith(('detect_secrets.core.scan', "
+            "'detect_secrets.filters'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_detect_secrets_still_works_whole_after_a_scan_deferred_its_init(tmp_path: Path) -> None:
+    """The scan leaves detect_secrets' package `__init__` unrun; the first name asked of the
+    package runs it, and detect-secrets then scans as usual in the same process."""
+    import subprocess
+
+    (tmp_path / "a.yaml").write_text("a: 1\n")
+    (tmp_path / "k.pem").write_text("-----BEGIN RSA PRIVATE KEY-----\n")
+    code = ("import sys; from secretsync.cli import run_cli; "
+            f"run_cli(['scan', '--no-progress', '-f', 'json', '-o', {str(tmp_path / 'r')!r}, "
+            f"{str(tmp_path)!r}]); "
+            "from detect_secrets import SecretsCollection; "
+            "from detect_secrets.settings import default_settings; "
+            "c = SecretsCollection()\n"
+            "with default_settings():\n"
+            f"    c.scan_file({str(tmp_path / 'k.pem')!r})\n"
+            "print(sorted(s.type for _, s in c))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['Private Key']"
 
 
 @pytest.mark.parametrize("value", ["-1", "x"])
