@@ -8,7 +8,14 @@ without registering them in sys.modules, where dataclasses cannot resolve string
 import re
 
 from secretsync.detection import Context, Detector, Example
-from secretsync.detectors._common import Keywords, LinePlugin, PatternDetector, names, path_has
+from secretsync.detectors._common import (
+    Delimited,
+    Keywords,
+    LinePlugin,
+    PatternDetector,
+    names,
+    path_has,
+)
 
 # Auth0's own hosts, not tenants.
 _NOT_TENANTS = frozenset({
@@ -50,7 +57,7 @@ CLIENT_ID = PatternDetector(
     id="auth0-client-id",
     description="Auth0 application client id (32 alphanumerics under a client id key)",
     prefilter=Keywords(("clientid", "client_id", "client-id")),
-    requires=(re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])"),),
+    requires=(Delimited(r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])"),),
     pattern=re.compile(r"^[A-Za-z0-9]{32}$"),
     needs=_client_id_context,
     accept=_mixed,
@@ -74,7 +81,7 @@ CLIENT_SECRET = PatternDetector(
     prefilter=Keywords(("clientsecret", "client_secret", "client-secret", "auth0")),
     # Not the hex of an image digest (`sha256:<64 hex>`).
     # A run that is not all hex: checksums and digests (`checksum/secret: <64 hex>`) are.
-    requires=(re.compile(r"(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{64,}"),),
+    requires=(Delimited(r"(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{64,}"),),
     pattern=re.compile(r"^[A-Za-z0-9_-]{64,}$"),
     needs=_client_secret_context,
     accept=_secretish,

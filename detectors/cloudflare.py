@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from secretsync.detection import Context, Detector, Example, Hit, Searcher
 from secretsync.detectors._common import (
+    AnyOf,
+    Delimited,
     Keywords,
     LinePlugin,
     PatternDetector,
@@ -44,7 +46,7 @@ ACCOUNT_ID = PatternDetector(
     # An account id/tag key, or a bare `account:` inside a cloudflare or r2 block.
     prefilter=Keywords(("accountid", "account_id", "account-id", "accounttag", "account_tag",
                         "account-tag", "cloudflare", "r2", "tunnel_account", "cf_account")),
-    requires=(re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])"),),
+    requires=(Delimited(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])"),),
     pattern=re.compile(r"^[0-9a-f]{32}$"),
     needs=_account_context,
 )
@@ -64,7 +66,7 @@ class TunnelIdDetector:
     id: str = "cloudflare-tunnel-id"
     description: str = "Cloudflare tunnel id (a UUID under a tunnel key or in a cloudflared config)"
     prefilter: Searcher = _TUNNEL_WORDS
-    requires: tuple[re.Pattern[str], ...] = (_UUID_ANY,)
+    requires: tuple[Searcher, ...] = (Delimited(_UUID_ANY.pattern),)
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if "cfargotunnel" in value:
@@ -181,10 +183,11 @@ class ApiTokenDetector:
     # A new-format token's prefix, or a legacy token's key (`_TOKEN_KEYS`, or a token under
     # a cloudflare key) and a 40-character run that is not all hex (a commit SHA is).
     prefilter: Searcher = _API_TOKEN_WORDS
-    requires: tuple[re.Pattern[str], ...] = (re.compile(
-        r"cfk_|cfut_|cfat_"
-        r"|(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{40}(?![A-Za-z0-9_-])"
-    ),)
+    requires: tuple[Searcher, ...] = (AnyOf((
+        re.compile(r"cfk_|cfut_|cfat_"),
+        Delimited(r"(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{40}"
+                  r"(?![A-Za-z0-9_-])"),
+    )),)
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         if "cf" in value and "_" in value:

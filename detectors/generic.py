@@ -43,6 +43,7 @@ from detect_secrets.plugins import twilio as _twilio
 from secretsync.detection import Context, Detector, Example, Hit, Joined, Searcher
 from secretsync.detectors._common import (
     AnyOf,
+    Delimited,
     Keywords,
     LinePlugin,
     PatternDetector,
@@ -64,7 +65,7 @@ class _Builtin:
     """A regex, or a faster gate with the same `search` (see _common.Keywords)."""
     keyword_line: bool = False
     """The plugin's pattern needs the key beside the value (`aws_secret_key = "..."`)."""
-    requires: str | None = None
+    requires: str | Searcher | None = None
     """A pattern the file must also match (see secretsync.detection.could_fire)."""
 
 
@@ -75,8 +76,10 @@ _BUILTINS: tuple[_Builtin, ...] = (
     _Builtin("aws-access-key", _aws, "AWSKeyDetector",
              Keywords(("akia", "asia", "abia", "acca", "a3t", "aws")), keyword_line=True,
              # An access key id, or the 40-character secret key the keyword pattern wants.
-             requires=r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}"
-                      r"|(?<![0-9a-zA-Z/+])[0-9a-zA-Z/+]{40}(?![0-9a-zA-Z/+])"),
+             requires=AnyOf((
+                 re.compile(r"A3T[A-Z0-9][0-9A-Z]{16}|ABIA[0-9A-Z]{16}|ACCA[0-9A-Z]{16}"
+                            r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}"),
+                 Delimited(r"(?<![0-9a-zA-Z/+])[0-9a-zA-Z/+]{40}(?![0-9a-zA-Z/+])")))),
     _Builtin("azure-storage-key", _azure, "AzureStorageKeyDetector", r"AccountKey="),
     _Builtin("basic-auth-url", _basic_auth, "BasicAuthDetector", r"://[^\s/?#@]+@"),
     _Builtin("discord-bot-token", _discord, "DiscordBotTokenDetector",
@@ -158,7 +161,7 @@ class BuiltinDetector:
     prefilter: Searcher
     plugin: Any
     keyword_line: bool = False
-    requires: tuple[re.Pattern[str], ...] = ()
+    requires: tuple[Searcher, ...] = ()
 
     def find(self, value: str, ctx: Context) -> Iterable[Hit]:
         # The prefilter doubles as a cheap gate per value: it is a necessary condition.
@@ -464,7 +467,8 @@ class GenericDetectors:
                 prefilter=re.compile(b.prefilter) if isinstance(b.prefilter, str) else b.prefilter,
                 plugin=cls(),
                 keyword_line=b.keyword_line,
-                requires=(re.compile(b.requires),) if b.requires else (),
+                requires=((re.compile(b.requires),) if isinstance(b.requires, str)
+                          else (b.requires,) if b.requires is not None else ()),
             ))
         if PASSWORD_HASH_ID not in self.settings.disabled:
             out.append(PASSWORD_HASH)

@@ -161,12 +161,28 @@ class GatePlan:
                           for d, idxs in plan)
 
     def per_file(self, texts: Sequence[str]) -> list[list[Detector]]:
-        """`active` for each of `texts`, asked of them joined: each cheap searcher (one with a
-        literal to skip to) runs over the joined text once, jumping to the next file at each
-        hit, so a gate costs one pass over the batch and a step per file that holds it, not
-        a call per file. A costly searcher (a value shape such as a 32-character run, which
-        Python's re tries at every position) is asked only of the files where its
-        detector's cheap searchers all held, one file at a time."""
+        """`active` for each of `texts`, asked of them joined: the keywords and literal
+        prefixes of every cheap searcher are found in one pass over the joined text (see
+        `Finder`), and a cheap regex runs over it once, jumping to the next file at each
+        hit, so a gate costs a step per file that holds it, not a call per file. A costly
+        searcher (a value shape such as a 32-character run, which Python's re tries at
+        every position) is asked only of the files where its detector's cheap searchers all
+        held, one file at a time.
+
+        ASCII files are joined apart from the others: one non-ASCII character makes a
+        joined text two or four bytes a character, and lowering, the finder and re are all
+        slower on such text (a batch of a real tree nearly always holds one such file)."""
+        wide = [i for i, t in enumerate(texts) if not t.isascii()]
+        if not wide or len(wide) == len(texts):
+            return self._joined(texts)
+        narrow = [i for i, t in enumerate(texts) if t.isascii()]
+        out: list[list[Detector]] = [[] for _ in texts]
+        for group in (narrow, wide):
+            for i, active in zip(group, self._joined([texts[i] for i in group]), strict=True):
+                out[i] = active
+        return out
+
+    def _joined(self, texts: Sequence[str]) -> list[list[Detector]]:
         joined = Joined(texts, self.finder)
         if len(joined.low) != len(joined.text):  # lower() changed a length: offsets differ
             return [self.active(t) for t in texts]
@@ -384,6 +400,8 @@ def _costly(p: Searcher) -> bool:
     class or a lookaround): Python's re tries it at every position of a text. Hand-written
     gates (keywords) and literal-led patterns run at memory speed. A gate made of parts
     (`AnyOf`) is as costly as its costliest part."""
+    if getattr(p, "costly", False):
+        return True
     parts = getattr(p, "parts", None)
     if parts is not None:
         return any(_costly(q) for q in parts)

@@ -103,3 +103,32 @@ def test_external_secret_key_names_and_booleans_are_never_parsed() -> None:
     leaked = text + "---\naws:\n  credentials:\n    secretKey: Zq8xR2mV9tLw4Kp7Hs3N\n"
     fs = scan_file(src, leaked.encode(), _DETECTORS)
     assert fs.was_parsed and [f.detector for f in fs.findings] == ["generic-secret"]
+
+
+_DELIMITED = [
+    r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])",
+    r"(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{64,}",
+    r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])",
+    r"(?<![A-Za-z0-9_-])(?=[0-9a-fA-F]*[g-zG-Z_-])[A-Za-z0-9_-]{40}(?![A-Za-z0-9_-])",
+    r"(?<![0-9a-zA-Z/+])[0-9a-zA-Z/+]{40}(?![0-9a-zA-Z/+])",
+    r"(?<![0-9A-Za-z-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+    r"-[0-9a-fA-F]{12}(?![0-9A-Za-z-])",
+]
+# Runs of the shapes' characters of every length around the thresholds, and delimiters.
+_RUNS = st.lists(st.one_of(
+    st.sampled_from([" ", "\n", ":", "-", "_", "/", "+", ".", "=", "\"", "é"]),
+    st.builds(lambda c, n: c * n, st.sampled_from(["a", "f", "G", "z", "0", "9"]),
+              st.integers(1, 70)),
+    st.just("0123abcd-4567-89ab-cdef-0123456789ab"),
+), max_size=12).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_RUNS)
+def test_a_delimited_gate_holds_where_its_lookbehind_regex_does(text: str) -> None:
+    import re
+
+    from secretsync.detectors._common import Delimited
+
+    for p in _DELIMITED:
+        assert (Delimited(p).search(text) is not None) == (re.search(p, text) is not None), p
