@@ -246,6 +246,10 @@ _SENTENCE = re.compile(r"\S\s+\S")
 # `namespace/name` (cert-manager's inject-ca-from-secret) names a Secret; `f(...` is code.
 _OBJECT_REF = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?/[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?$")
 _CODE_CALL = re.compile(r"^[A-Za-z_][\w.]*\(")
+# A regular expression (a linter's `token: '\b(Pod|Service)s?\b'`, a log filter): a class
+# escape beside a group, alternation, anchor or quantifier, which no generated token holds.
+_REGEX_ESCAPE = re.compile(r"\\[bBdDsSwW]")
+_REGEX_SYNTAX = re.compile(r"[()|^$*+?]")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Keys that name a Secret's key in ESO and Kubernetes manifests but hold the secret itself in
@@ -280,6 +284,7 @@ def _not_a_secret_value(value: str, min_length: int) -> bool:
         or bool(_SENTENCE.search(v))
         or bool(_OBJECT_REF.match(v))
         or bool(_CODE_CALL.match(v))
+        or (bool(_REGEX_ESCAPE.search(v)) and bool(_REGEX_SYNTAX.search(v)))
         or v.lower() in ("true", "false", "yes", "no", "null", "none")
     )
 
@@ -676,6 +681,25 @@ EXAMPLES: tuple[Example, ...] = (
             "code in a script block"),
     Example("-----BEGIN RSA PRIVATE KEY-----", Context(key=None, embedded="comment"),
             frozenset(), "a PEM header named in a comment"),
+    # Third hand-labelled set (benchmarks/third-set-labels.tsv): references, placeholders and
+    # non-secrets under secret-ish keys.
+    Example("os.environ/OPENAI_API_KEY_2", _c("api_key", "litellm_params"), frozenset(),
+            "LiteLLM reads the key from an environment variable"),
+    Example("os.environ/sk-Q7Lr2ZxP9vKm4-TnW8cYb", _c("api_key", "litellm_params"),
+            frozenset({"generic-secret"}), "not a variable name after os.environ/"),
+    Example("YourSecurePasswordHere", _c("adminPassword", "grafana"), frozenset(),
+            "a CamelCase placeholder phrase"),
+    Example("PutYourTokenHere", _c("token"), frozenset(), "a CamelCase placeholder phrase"),
+    Example("Yourself2024", _c("adminPassword", "grafana"), frozenset({"generic-secret"}),
+            "a real (weak) password that starts with Your"),
+    Example("c3VwZXJzZWNyZXQK", _c("password", "data"), frozenset(),
+            "base64 of the demo word supersecret and a newline"),
+    Example("c3VwZXJzZWNyZXQxMjM=", _c("password", "data"), frozenset({"generic-secret"}),
+            "base64 of supersecret123: a (weak) password, not the demo word"),
+    Example("\\b(Pod|Deployment|Service)s?\\b", _c("token"), frozenset(),
+            "a linter rule's regular expression"),
+    Example("q7Lr2Z$xP9v?Km4|TnW8cYb", _c("token"), frozenset({"generic-secret"}),
+            "regex metacharacters without a class escape"),
 )
 
 
