@@ -93,7 +93,7 @@ def location_fingerprint(path: str, key: str, detector: str, n: int) -> str:
 
 def is_binary(data: bytes) -> bool:
     """A NUL in the first 8 KiB: not text, never parsed or searched."""
-    return b"\0" in data[:8192]
+    return data.find(b"\0", 0, 8192) >= 0  # no copy of the first 8 KiB
 
 
 _plans: dict[int, tuple[Sequence[Detector], GatePlan]] = {}
@@ -241,11 +241,16 @@ def _scan_batch(kept: _Kept | None,
             if kept is not None and data is not None:
                 kept.keep(batch[i].rel, data)
             i += 1
-        texts = [_gate_text(d) for d in datas if d is not None and not is_binary(d)]
+        text_of = [d is not None and not is_binary(d) for d in datas]
+        texts = [_gate_text(d) for d, t in zip(datas, text_of, strict=True)
+                 if t and d is not None]
         actives = iter(plan.per_file(texts))
-        for src, d in zip(batch[i - len(datas):i], datas, strict=True):
-            active = next(actives) if d is not None and not is_binary(d) else ()
-            out.append(_scan_one(src, d, active))
+        for src, d, t in zip(batch[i - len(datas):i], datas, text_of, strict=True):
+            active = next(actives) if t else ()
+            if d is not None and t and not active:
+                out.append((_NOTHING, len(d)))  # most files: no gate holds, nothing to do
+            else:
+                out.append(_scan_one(src, d, active))
     return out
 
 
@@ -355,6 +360,9 @@ class _Known:
     first: dict[str, Finding]
     by_length: tuple[str, ...]
     spans: dict[str, list[tuple[int, int]]]
+    as_bytes: tuple[bytes, ...] | None
+    """The values as bytes when every one is ASCII (the same bytes in a UTF-8 or a Latin-1
+    file): a file holding none of them is passed over before it is decoded."""
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -365,6 +373,8 @@ _TOKEN = re.compile(r"""^[^\s"'<>{}()\[\]`,;]{12,}$""")
 _CHAT = re.compile(r"^-?[0-9]{10,}$")
 _TAILNET_ID = "tailscale-tailnet"
 _TS_NET = ".ts.net"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+"""documents.decode reads such a file as UTF-16, where an ASCII value's bytes differ."""
 
 
 def _entropy(value: str) -> float:
@@ -404,7 +414,9 @@ def _known_values(findings: Sequence[Finding], detectors: Sequence[Detector]) ->
     for f in findings:
         spans.setdefault(f.path, []).append((f.start, f.end))
     # Longest first: an R2 endpoint is reported whole, not also the account id inside it.
-    return _Known(known, tuple(sorted(known, key=len, reverse=True)), spans)
+    ascii_only = all(v.isascii() for v in known)
+    return _Known(known, tuple(sorted(known, key=len, reverse=True)), spans,
+                  tuple(v.encode() for v in known) if ascii_only else None)
 
 
 def _other_occurrences(
@@ -447,6 +459,10 @@ def _occurrences_in(src: SourceFile, known: _Known,
     except OSError:
         return [], 0
     if is_binary(data):
+        return [], 0
+    needles = known.as_bytes
+    if (needles is not None and not data.startswith(_UTF16_BOMS)
+            and not any(n in data for n in needles)):
         return [], 0
     text = documents.decode(data)[0]
     taken = list(known.spans.get(src.rel, ()))

@@ -56,3 +56,13 @@ def test_specific_values() -> None:
     assert not specific("correcthorsebattery", "generic-secret")  # a phrase, no digit
     assert not specific("PASSWORD", "basic-auth-url")
     assert not specific("123456789", "telegram-chat-id")  # a short id is not rare enough
+
+
+def test_the_second_pass_reads_every_encoding_the_first_does(tmp_path: Path) -> None:
+    # The second pass passes over a file whose bytes hold none of the values before decoding
+    # it: a Latin-1 file holds an ASCII value in the same bytes and is still followed.
+    (tmp_path / "a.yaml").write_text(f"cloudflare:\n  tunnelId: {TUNNEL}\n")
+    (tmp_path / "c.yaml").write_bytes(f"n: caf\xe9\nargs:\n  - {TUNNEL}\n".encode("latin-1"))
+    (tmp_path / "d.yaml").write_text("args:\n  - run\n")
+    assert rows(tmp_path) == [("a.yaml", 2, "cloudflare-tunnel-id"),
+                              ("c.yaml", 3, "cloudflare-tunnel-id")]
