@@ -42,15 +42,23 @@ def path_env(rel: str, rules: EnvRules) -> str | None:
     """The environment a path names; the file name wins over its directories."""
     # String splits, not PurePosixPath: this runs for every file of the tree (`rel` is
     # already normalized and `/`-separated).
-    *dirs, name = rel.split("/")
     for pattern, env in rules.overrides:
         # fnmatch's `*` crosses `/`, so `live/**` and `live/*` both cover a whole subtree.
         if fnmatch.fnmatchcase(rel, pattern):
             return env
+    directory, _, name = rel.rpartition("/")
+    return _name_env(name, _dir_env(directory, rules), rules)
+
+
+def _dir_env(directory: str, rules: EnvRules) -> str | None:
     found = None
-    for part in dirs:
+    for part in directory.split("/") if directory else ():
         if part.lower() in rules.aliases:
             found = rules.aliases[part.lower()]
+    return found
+
+
+def _name_env(name: str, found: str | None, rules: EnvRules) -> str | None:
     stem = name.rsplit(".", 1)[0]
     for tok in _SPLIT.split(stem.lower()):
         if tok in rules.aliases:
@@ -92,12 +100,27 @@ class EnvResolver:
         self.rules = rules or EnvRules()
         self._load = load
         self._rels = set(rels)
-        self.file_env = {r: path_env(r, self.rules) for r in rels}
+        self.file_env = self._file_envs(rels)
         envs = {e for e in self.file_env.values() if e}
         self.tree_envs: tuple[str, ...] = tuple(sorted(envs)) or ("dev", "prd", "stg")
         self.overlays: dict[str, list[Overlay]] = {}
         self._helm_overlays(rels)
         self._kustomize_overlays(rels)
+
+    def _file_envs(self, rels: Sequence[str]) -> dict[str, str | None]:
+        """`path_env` of every file, each directory's part worked out once (the files of a
+        tree are many to a directory)."""
+        rules = self.rules
+        if rules.overrides:
+            return {r: path_env(r, rules) for r in rels}
+        by_dir: dict[str, str | None] = {}
+        out: dict[str, str | None] = {}
+        for r in rels:
+            directory, _, name = r.rpartition("/")
+            if directory not in by_dir:
+                by_dir[directory] = _dir_env(directory, rules)
+            out[r] = _name_env(name, by_dir[directory], rules)
+        return out
 
     def _helm_overlays(self, rels: Sequence[str]) -> None:
         by_dir: dict[str, list[str]] = {}

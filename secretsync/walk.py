@@ -82,7 +82,7 @@ def walk(
         return os.path.relpath(path, base_s).replace(os.sep, "/")
 
     def excluded(rel: str) -> bool:
-        return any(
+        return bool(excludes) and any(
             fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel, pat.rstrip("/") + "/*")
             for pat in excludes
         )
@@ -118,8 +118,9 @@ def walk(
         while stack:
             directory, prefix = stack.pop()
             try:
+                # Unsorted: the files are sorted once at the end, and the skipped ones too.
                 with os.scandir(directory) as it:
-                    entries = sorted(it, key=lambda e: e.name, reverse=True)
+                    entries = list(it)
             except OSError as exc:
                 skipped.append(Skipped(rel_of(directory), f"cannot list: {exc.strerror}"))
                 continue
@@ -144,4 +145,4 @@ def walk(
             real_parent = os.path.realpath(root.parent)
             path = os.path.join(real_parent, root.name)
             add_file(path, rel_of(path), real_parent, root.is_symlink())
-    return base, [files[k] for k in sorted(files)], skipped
+    return base, [files[k] for k in sorted(files)], sorted(skipped, key=lambda s: s.rel)

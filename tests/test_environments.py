@@ -97,3 +97,24 @@ def test_grouping_one_secret_per_value(tree, tmp_path: Path) -> None:  # type: i
     fs = scan(root, tmp_path)
     assert len(fs) == 4 and len({f["secret"] for f in fs}) == 1
     assert {f["suggested_name"] for f in fs} == {"S3_ENDPOINT"}
+
+
+def test_the_resolver_finds_each_files_environment_as_path_env_does() -> None:
+    # The resolver works out each directory's part once; any path must come out the same.
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from secretsync.environments import EnvResolver, EnvRules, path_env
+
+    part = st.sampled_from(["apps", "prd", "Prod", "dev", "overlays", "base", "values-stg.yaml",
+                            "values.yaml", "pg-prd-defaults.yml", "test", "qa", "x.yaml"])
+    paths = st.lists(st.lists(part, min_size=1, max_size=4).map("/".join), max_size=12)
+
+    @settings(max_examples=200, deadline=None)
+    @given(paths)
+    def check(rels: list[str]) -> None:
+        for rules in (EnvRules(), EnvRules(overrides=(("apps/*", "stg"),))):
+            resolver = EnvResolver(rels, lambda _: None, rules)
+            assert resolver.file_env == {r: path_env(r, rules) for r in rels}
+
+    check()
