@@ -103,9 +103,18 @@ class EnvResolver:
         self.file_env = self._file_envs(rels)
         envs = {e for e in self.file_env.values() if e}
         self.tree_envs: tuple[str, ...] = tuple(sorted(envs)) or ("dev", "prd", "stg")
-        self.overlays: dict[str, list[Overlay]] = {}
-        self._helm_overlays(rels)
-        self._kustomize_overlays(rels)
+        self._all = rels
+        self._overlays: dict[str, list[Overlay]] | None = None
+
+    @property
+    def overlays(self) -> dict[str, list[Overlay]]:
+        """Which values files and kustomizations overlay each base file: worked out on first
+        use (it reads the tree's kustomizations), which a scan that found nothing never makes."""
+        if self._overlays is None:
+            self._overlays = {}
+            self._helm_overlays(self._all)
+            self._kustomize_overlays(self._all)
+        return self._overlays
 
     def _file_envs(self, rels: Sequence[str]) -> dict[str, str | None]:
         """`path_env` of every file, each directory's part worked out once (the files of a

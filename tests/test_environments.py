@@ -118,3 +118,23 @@ def test_the_resolver_finds_each_files_environment_as_path_env_does() -> None:
             assert resolver.file_env == {r: path_env(r, rules) for r in rels}
 
     check()
+
+
+def test_a_scan_that_found_nothing_reads_no_kustomization(tree, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The overlays are worked out on first use: a clean tree's scan (the usual CI run) never
+    parses its overlays' kustomizations, and a finding still gets its environments."""
+    from unittest import mock
+
+    from secretsync import documents
+
+    files = {"base/deploy.yaml": "kind: Deployment\n",
+             "base/kustomization.yaml": "resources: [deploy.yaml]\n",
+             "overlays/prd/kustomization.yaml": "resources: [../../base]\n"}
+    with mock.patch.object(documents, "parse", wraps=documents.parse) as parse:
+        assert scan(tree(files), tmp_path) == []
+    assert not [c for c in parse.call_args_list if c.args[0].endswith("kustomization.yaml")]
+    files["base/deploy.yaml"] = "kind: Deployment\nenv:\n  - name: DB_PASSWORD\n    value: Zq8xR2mV9tLw4Kp7\n"
+    with mock.patch.object(documents, "parse", wraps=documents.parse) as parse:
+        found = scan(tree(files), tmp_path)
+    assert [f["environments"] for f in found] == [["prd"]]
+    assert "overlays/prd/kustomization.yaml" in [c.args[0] for c in parse.call_args_list]
