@@ -299,10 +299,10 @@ _NAME_BEFORE = re.compile(r"""name:[ \t]*["']?$""")
 # What `find` never reports, as it stands on a (lower-cased) line after `key: `: a boolean or
 # null alone (`automountServiceAccountToken: false`), and, under a key that is exactly
 # `secretKey` at the start of its line (ESO's `data[].secretKey: name`), anything but a
-# random-looking run of 20 or more characters (`_random_token`). Skipping such lines keeps
-# most ExternalSecrets of a tree from being parsed at all.
+# random-looking run of 20 or more characters with a digit in it (`_random_token`). Skipping
+# such lines keeps most ExternalSecrets of a tree from being parsed at all.
 _WORD_VALUE = re.compile(r"""["']?(?:true|false|yes|no|null|none|~)["']?[ \t]*(?:#.*)?""")
-_RANDOM_RUN = re.compile(r"[a-z0-9+/=_-]{20}")
+_RANDOM_RUN = re.compile(r"[a-z0-9+/=_-]{20,}")
 _KEY_AT_LINE_START = re.compile(r"""[ \t]*(?:-[ \t]+)?["']?""")
 
 
@@ -318,7 +318,8 @@ def _never_found_inline(text: str, key_start: int, key: str, value_start: int) -
         return False
     line_start = text.rfind("\n", 0, key_start) + 1
     return (_KEY_AT_LINE_START.fullmatch(text, line_start, key_start) is not None
-            and _RANDOM_RUN.search(text, value_start, line_end) is None
+            and not any(any(c.isdigit() for c in m.group())
+                        for m in _RANDOM_RUN.finditer(text, value_start, line_end))
             and "\\" not in text[value_start:line_end])
 
 

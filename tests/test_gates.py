@@ -72,7 +72,8 @@ _VALUES = st.sampled_from([
     "false", "'true'", "null", "~", "no # keep", "password", "DB_PASSWORD", "db-password",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Zq8xR2mV9tLw4Kp7Hs3N", "\"Zq8xR2mV9tLw4Kp7Hs3N\"",
     "hunter2hunter2", "\"a\\u0041Zq8xR2mV9tLw4Kp7Hs3N\"", "false, other: Zq8xR2mV9tLw4Kp7Hs3N",
-    "x7kq9m2vl5pr8tzw", "falsehood7Kq9m2Vl5pR8",
+    "x7kq9m2vl5pr8tzw", "falsehood7Kq9m2Vl5pR8", "authentik-postgres-password-value",
+    "ZqxRmVtLwKpHsNabcdefgh",
 ])
 _LINE = st.tuples(st.sampled_from(["", "  ", "  - ", "- ", "    \""]), _KEYS,
                   st.sampled_from([": ", "\": ", "=", ":  "]), _VALUES).map("".join)
@@ -97,6 +98,7 @@ def test_external_secret_key_names_and_booleans_are_never_parsed() -> None:
     text = ("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nspec:\n  data:\n"
             "    - secretKey: password\n      remoteRef:\n        key: DB_PASSWORD\n"
             "    - secretKey: \"api-token\"\n"
+            "    - secretKey: cloudflare-tunnel-credentials-json\n"
             "automountServiceAccountToken: false\n")
     src = SourceFile(Path("es.yaml"), "es.yaml", False)
     assert not scan_file(src, text.encode(), _DETECTORS).was_parsed
