@@ -251,6 +251,8 @@ EXAMPLES: tuple[Example, ...] = (
     Example(_TUN, _c("tunnelId", "global", "cloudflare"), frozenset({"cloudflare-tunnel-id"}),
             "seed 2.1"),
     Example(_TUN, _c("tunnel", embedded="cloudflared"), frozenset({"cloudflare-tunnel-id"})),
+    Example("00000000-0000-0000-0000-000000000000", _c("CLOUDFLARE_TUNNEL_ID", "stringData"),
+            frozenset(), "the nil UUID, a value left blank on purpose"),
     Example(_TUN, _c("TunnelID", embedded="json"), frozenset({"cloudflare-tunnel-id"})),
     Example(_TUN, _c("id", "cloudflare", "tunnel"), frozenset({"cloudflare-tunnel-id"})),
     Example(f"/etc/cloudflared/{_TUN}.json", _c("credentials-file", embedded="cloudflared"),

@@ -181,6 +181,11 @@ class BuiltinDetector:
             for start, end in self._spans(f'{prefix}{value}"', len(prefix)):
                 if 0 <= start < end <= len(value):
                     hits.setdefault((start, end))
+        if self.id == "basic-auth-url":
+            # `guest:guest@`, `postgres:postgres@`: a default login of a local service or a
+            # CI container, spelled twice; not an account's password.
+            hits = {(s, e): None for s, e in hits if not value[:s].endswith(
+                f"//{value[s:e]}:")}
         return [Hit(self.id, s, e) for s, e in sorted(hits)]
 
     def _spans(self, text: str, offset: int) -> list[tuple[int, int]]:
@@ -250,6 +255,13 @@ _CODE_CALL = re.compile(r"^[A-Za-z_][\w.]*\(")
 # escape beside a group, alternation, anchor or quantifier, which no generated token holds.
 _REGEX_ESCAPE = re.compile(r"\\[bBdDsSwW]")
 _REGEX_SYNTAX = re.compile(r"[()|^$*+?]")
+# Lower-case words joined by `_` or `.`: a claim, model or setting name (Authelia's
+# `id_token: [preferred_username]`, authentik's `authentik_crypto.certificatekeypair`), the
+# lower-case twin of an env var name; under a password key it may be a passphrase.
+_SNAKE_NAME = re.compile(r"^[a-z]+(?:[_.][a-z]+)+$")
+# Ten characters in a row of the digits or the alphabet: typed by a person making up a value
+# (`0123456789abcdef` repeated, `sk_test1234567890`), never a run of a generated token.
+_SEQUENCE = re.compile(r"0123456789|1234567890|abcdefghij")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Keys that name a Secret's key in ESO and Kubernetes manifests but hold the secret itself in
@@ -433,9 +445,11 @@ class GenericSecretDetector:
             return ()
         if _WORDS_NAME.match(v) and any(n.endswith("secret") for n in ns):
             return ()  # `configFileSecret: jackett-vpnConfig` names a Secret
+        password_key = any(n.endswith(_PASSWORD_KEYS) for n in ns)
+        if (_SNAKE_NAME.match(v) and not password_key) or _SEQUENCE.search(v.lower()):
+            return ()
         limit = self.settings.base64_limit
-        if (any(n.endswith(_PASSWORD_KEYS) for n in ns) and any(c.isdigit() for c in v)
-                and any(c.isalpha() for c in v)):
+        if password_key and any(c.isdigit() for c in v) and any(c.isalpha() for c in v):
             # Under a password key a human password (`Batman123`) is the finding: letters and
             # digits are evidence enough, where a random token needs the entropy.
             limit -= _PASSWORD_ENTROPY_DISCOUNT
@@ -701,6 +715,22 @@ EXAMPLES: tuple[Example, ...] = (
             "a linter rule's regular expression"),
     Example("q7Lr2Z$xP9v?Km4|TnW8cYb", _c("token"), frozenset({"generic-secret"}),
             "regex metacharacters without a class escape"),
+    Example("0123456789abcdef" * 4, _c("obot_encryption_key"), frozenset(),
+            "a made-up run of the hex digits"),
+    Example("lf_sk_test1234567890abcdef", _c("langfuse_secret_key"), frozenset(),
+            "a test value typed by a person"),
+    Example("preferred_username", _c("id_token", "claims_policies", "app"), frozenset(),
+            "a claim name listed under id_token"),
+    Example("authentik_crypto.certificatekeypair", _c("signing_key", "attrs"), frozenset(),
+            "a model name in an authentik blueprint"),
+    Example("correct_horse_battery", _c("password"), frozenset({"generic-secret"}),
+            "lower-case words under a password key: a passphrase"),
+    Example("__ADGUARD_PASSWORD_HASH__", _c("password", "users", 0), frozenset(),
+            "a token a setup script replaces"),
+    Example("amqp://guest:guest@rabbitmq", _c("value", env="AMQP_URI"), frozenset(),
+            "the default login of a local service, spelled twice"),
+    Example("amqp://guest:Xk3Vw5Ju9q@rabbitmq", _c("value", env="AMQP_URI"),
+            frozenset({"basic-auth-url"}), "a real password beside the default user"),
 )
 
 

@@ -62,6 +62,18 @@ CASES = [
     ("demo-word-base64", "kind: Secret\ndata:\n  password: c3VwZXJzZWNyZXQK\n",
      f"kind: Secret\ndata:\n  password: {SECRET}\n"),
     ("regex-value", "token: '\\b(Pod|Service|Secret)s?\\b'\n", f"token: {SECRET}\n"),
+    ("nil-uuid", "stringData:\n  CLOUDFLARE_TUNNEL_ID: 00000000-0000-0000-0000-000000000000\n",
+     f"stringData:\n  CLOUDFLARE_TUNNEL_ID: {UUID}\n"),
+    ("substitution-token", "users:\n- name: admin\n  password: __ADGUARD_PASSWORD_HASH__\n",
+     f"users:\n- name: admin\n  password: {SECRET}\n"),
+    ("made-up-run", "obot_encryption_key: " + "0123456789abcdef" * 4 + "\n",
+     f"obot_encryption_key: {HEX64}\n"),
+    # (the `${...}` line lets the file past generic-secret's gate, as other keys do in a real
+    # configuration.yaml)
+    ("claim-names", "hmac_secret: ${HMAC}\nclaims:\n  app:\n    id_token:\n    - preferred_username\n",
+     "hmac_secret: ${HMAC}\nclaims:\n  app:\n    id_token:\n    - q7Lr2ZxP9vKm4TnW8cYb\n"),
+    ("default-login-url", "env:\n- name: AMQP_URI\n  value: amqp://guest:guest@rabbitmq\n",
+     "env:\n- name: AMQP_URI\n  value: amqp://guest:Xk3Vw5Ju9q@rabbitmq\n"),
 ]
 
 
@@ -94,6 +106,15 @@ def test_documented_example_hash_is_known_by_its_digest(monkeypatch: pytest.Monk
                         frozenset({hashlib.sha256(fake.encode()).hexdigest()}))
     assert ids(text) == []
     assert all(len(d) == 64 and int(d, 16) >= 0 for d in exclusions._DOCUMENTED_DIGESTS)
+
+
+def test_talos_documented_example_is_listed_once_per_value() -> None:
+    """The Talos example secret and kube-prometheus-stack's two htpasswd hashes; a value
+    someone generates is never among them (checked by digest, the values are not here)."""
+    from secretsync import exclusions
+
+    assert len(exclusions._DOCUMENTED_DIGESTS) == 3
+    assert not exclusions.documented_example("Qm9ndXNLZXlGb3JUZXN0czEyMzQ1Njc4OTAxMjM0NTY=")
 
 
 def _sealed(size: int, body: int) -> str:
