@@ -246,7 +246,7 @@ _DNS_NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$|^[A-Z]+$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)|^[\w.-]+/[\w./-]+\.(?:json|ya?ml|pem|key|crt|"
-                   r"txt|conf|cfg|ini|toml|env|p12|pfx|jks)$")
+                   r"txt|conf|cfg|ini|toml|env|p12|pfx|jks|md|html?|sh|py|js)$")
 _SENTENCE = re.compile(r"\S\s+\S")
 # `namespace/name` (cert-manager's inject-ca-from-secret) names a Secret; `f(...` is code.
 _OBJECT_REF = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?/[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?$")
@@ -731,6 +731,19 @@ EXAMPLES: tuple[Example, ...] = (
             "the default login of a local service, spelled twice"),
     Example("amqp://guest:Xk3Vw5Ju9q@rabbitmq", _c("value", env="AMQP_URI"),
             frozenset({"basic-auth-url"}), "a real password beside the default user"),
+    # Upstream charts' values files (a vendored chart carries its documentation).
+    Example("secret:argocd/registry-creds#creds", _c("credentials", "registries", 0), frozenset(),
+            "Argo CD Image Updater: a Secret's field"),
+    Example("pullsecret:argocd/ghcr-pull", _c("credentials", "registries", 0), frozenset(),
+            "Argo CD Image Updater: a pull secret"),
+    Example("ext:/scripts/ecr-login.sh", _c("credentials", "registries", 0), frozenset(),
+            "Argo CD Image Updater: a script that prints the credentials"),
+    Example("secret:Q7Lr2ZxP9vKm4TnW8cYb", _c("credentials"), frozenset({"generic-secret"}),
+            "no namespace/name after secret:, a literal"),
+    Example("common-library/storage/types/secret.md", _c("Secret", "nav"), frozenset(),
+            "a documentation page's path"),
+    Example("glpat-" + "x" * 20, _c("token", "gitlab"), frozenset(),
+            "a token's prefix and a run of one symbol: a placeholder"),
 )
 
 

@@ -52,9 +52,14 @@ _STAND_INS = frozenset({"pass", "passwd", "pwd", "pw", "token", "apikey", "api_k
                         "user", "username", "login", "foo", "bar", "baz", "foobar", "secrets",
                         "passphrase", "credentials", "xxxxxx"})
 _ALLCAPS_NAME = re.compile(r"^[A-Z]+(?:_[A-Z]+)*$")
-# The value is read from an environment variable: exporters' `dsn: env:NAME`, LiteLLM's
-# `api_key: os.environ/NAME` (its config's documented way to name a key it reads at start).
-_ENV_REFERENCE = re.compile(r"^(?:env:|os\.environ/)[A-Za-z_][A-Za-z0-9_]*$")
+# The value names where a credential is read from: an environment variable (exporters'
+# `dsn: env:NAME`, LiteLLM's `api_key: os.environ/NAME`), or, in Argo CD Image Updater's
+# `credentials:` syntax, a Secret's field (`secret:ns/name#field`), a pull secret
+# (`pullsecret:ns/name`) or a script that prints it (`ext:/path`).
+_REFERENCE_STARTS = ("env:", "os.environ/", "secret:", "pullsecret:", "ext:/")
+_ENV_REFERENCE = re.compile(r"^(?:env:|os\.environ/)[A-Za-z_][A-Za-z0-9_]*$"
+                            r"|^(?:pull)?secret:[a-z0-9][-a-z0-9]*/[a-z0-9][-a-z0-9.]*(?:#[\w.-]+)?$"
+                            r"|^ext:/[\w./-]+$")
 _B64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 _SOPS = re.compile(r"^ENC\[[A-Z0-9_]+,data:")
 # Vendors' documented example values.
@@ -82,11 +87,20 @@ def documented_example(value: str) -> bool:
         hashlib.sha256(value.encode()).hexdigest() in _DOCUMENTED_DIGESTS)
 
 
+_LAST_PART = re.compile(r"[-_:]")
+
+
 def one_symbol(value: str) -> bool:
-    """Six or more letters and digits that are all the same one: the nil UUID
-    `00000000-0000-0000-0000-000000000000`, `xxxxxxxx`: a value left blank on purpose."""
-    chars = {c.lower() for c in value if c.isalnum()}
-    return len(chars) == 1 and sum(c.isalnum() for c in value) >= 6
+    """Six or more letters and digits that are all the same one, in the whole value or in the
+    last part (8 or more) after a token's prefix: the nil UUID
+    `00000000-0000-0000-0000-000000000000`, `xxxxxxxx`, `glpat-xxxxxxxxxxxxxxxxxxxx`: a value
+    left blank on purpose."""
+    tail = _LAST_PART.split(value)[-1]
+    for part in (value, tail if len(tail) >= 8 else ""):
+        chars = {c.lower() for c in part if c.isalnum()}
+        if len(chars) == 1 and sum(c.isalnum() for c in part) >= 6:
+            return True
+    return False
 
 
 # Keys whose values name a Secret, a key in it, or a store: references, the fix itself.
@@ -141,7 +155,7 @@ def skip_value(value: str) -> bool:
         rest = _TEMPLATE.sub("", v)
         if not re.search(r"[A-Za-z0-9]{6,}", rest):
             return True
-    if v.startswith(("env:", "os.environ/")) and _ENV_REFERENCE.match(v):
+    if v.startswith(_REFERENCE_STARTS) and _ENV_REFERENCE.match(v):
         return True
     if v.startswith("sha256:") or re.match(r"^[a-z0-9./-]+@sha256:[0-9a-f]{64}$", v):
         return True

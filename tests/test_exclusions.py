@@ -74,6 +74,13 @@ CASES = [
      "hmac_secret: ${HMAC}\nclaims:\n  app:\n    id_token:\n    - q7Lr2ZxP9vKm4TnW8cYb\n"),
     ("default-login-url", "env:\n- name: AMQP_URI\n  value: amqp://guest:guest@rabbitmq\n",
      "env:\n- name: AMQP_URI\n  value: amqp://guest:Xk3Vw5Ju9q@rabbitmq\n"),
+    ("image-updater-credentials",
+     "registries:\n# - name: Docker Hub\n#   credentials: secret:foo/bar#creds\n"
+     "# - name: GCR\n#   credentials: pullsecret:foo/bar\n# - name: ECR\n"
+     "#   credentials: ext:/scripts/auth1.sh\n",
+     f"registries:\n# - name: Docker Hub\n#   credentials: {SECRET}\n"),
+    ("doc-page-path", "nav:\n  - Secret: common-library/storage/types/secret.md\n",
+     f"nav:\n  - Secret: {SECRET}\n"),
 ]
 
 
