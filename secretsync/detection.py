@@ -165,9 +165,8 @@ class GatePlan:
         prefixes of every cheap searcher are found in one pass over the joined text (see
         `Finder`), and a cheap regex runs over it once, jumping to the next file at each
         hit, so a gate costs a step per file that holds it, not a call per file. A costly
-        searcher (a value shape such as a 32-character run, which Python's re tries at
-        every position) is asked only of the files where its detector's cheap searchers all
-        held, one file at a time.
+        searcher (a value shape such as a 32-character run, led by no literal) is asked only
+        of the files where its detector's cheap searchers all held, one file at a time.
 
         ASCII files are joined apart from the others: one non-ASCII character makes a
         joined text two or four bytes a character, and lowering, the finder and re are all
@@ -398,8 +397,9 @@ def _positions(text: str, sub: str) -> Iterator[int]:
 def _costly(p: Searcher) -> bool:
     """A regex with a branch that has no literal to skip to (one that starts with a group, a
     class or a lookaround): Python's re tries it at every position of a text. Hand-written
-    gates (keywords) and literal-led patterns run at memory speed. A gate made of parts
-    (`AnyOf`) is as costly as its costliest part."""
+    gates (keywords) and literal-led patterns run at memory speed. A gate that says so
+    (`costly`, the value shapes of detectors/_common.Delimited) is asked one file at a time;
+    a gate made of parts (`AnyOf`) is as costly as its costliest part."""
     if getattr(p, "costly", False):
         return True
     parts = getattr(p, "parts", None)
