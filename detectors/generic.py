@@ -391,9 +391,12 @@ class KeywordGate:
         low = joined.low
         out: set[int] = set()
         for word in self.words:
-            for pos in joined.places(word):
-                if self._candidate(low, pos, pos + len(word)):
-                    out.add(joined.file_at(pos))
+            n = len(word)
+
+            def candidate(pos: int, n: int = n) -> bool:
+                return self._candidate(low, pos, pos + n)
+
+            out |= joined.files_at(joined.places(word), candidate)
         return out
 
     def _candidate(self, text: str, pos: int, end: int) -> bool:

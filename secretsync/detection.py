@@ -280,6 +280,9 @@ def needles(p: Searcher) -> tuple[str, ...]:
     return ()
 
 
+_WINDOW = 64 * 1024
+
+
 class Finder:
     """Every place of each of `words` in a text, found in one pass (Aho-Corasick, in Rust:
     `ahocorasick_rs`). A pass of `str.find` per word was a third of a one-core scan of a
@@ -294,17 +297,25 @@ class Finder:
     def places(self, text: str) -> dict[str, list[int]]:
         """Each word's start offsets in `text`, ascending (overlapping places included:
         `pass` inside `password` is one of each)."""
-        if self._automaton is None:
+        automaton = self._automaton
+        if automaton is None:
             return {}
-        try:
-            matches = self._automaton.find_matches_as_indexes(text, overlapping=True)
-        except UnicodeEncodeError:
-            # Bytes that are not UTF-8 decode to lone surrogates, which the Rust side cannot
-            # take: such a text is searched a word at a time.
-            return {w: list(_positions(text, w)) for w in self.words}
         found: list[list[int]] = [[] for _ in self.words]
-        for i, start, _end in matches:
-            found[i].append(start)
+        # A window at a time: the automaton returns a window's matches as one list of
+        # tuples, which for a file made of one keyword repeated would be ten times the file.
+        # A match that starts in the overlap belongs to the next window.
+        overlap = max(map(len, self.words)) - 1
+        for at in range(0, len(text), _WINDOW):
+            try:
+                matches = automaton.find_matches_as_indexes(
+                    text[at:at + _WINDOW + overlap], overlapping=True)
+            except UnicodeEncodeError:
+                # Bytes that are not UTF-8 decode to lone surrogates, which the Rust side
+                # cannot take: such a text is searched a word at a time.
+                return {w: list(_positions(text, w)) for w in self.words}
+            for i, start, _end in matches:
+                if start < _WINDOW:
+                    found[i].append(at + start)
         return dict(zip(self.words, found, strict=True))
 
 
@@ -346,8 +357,25 @@ class Joined:
 
     def with_word(self, word: str) -> set[int]:
         """The files holding `word` (lower case) in any case."""
+        return self.files_at(self.places(word))
+
+    def files_at(self, places: Sequence[int],
+                 holds: Callable[[int], bool] | None = None) -> set[int]:
+        """The files holding one of `places` (ascending) where `holds` (if given) is true of
+        it: once a file holds, its other places are skipped (a bisect), so a file that
+        repeats a word a million times costs no more than one that has it once."""
+        out: set[int] = set()
         starts = self.starts
-        return {bisect.bisect_right(starts, pos) - 1 for pos in self.places(word)}
+        j, n = 0, len(places)
+        while j < n:
+            pos = places[j]
+            if holds is None or holds(pos):
+                i = bisect.bisect_right(starts, pos) - 1
+                out.add(i)
+                j = bisect.bisect_left(places, starts[i + 1], j)
+            else:
+                j += 1
+        return out
 
     def places(self, sub: str) -> list[int]:
         """Every offset of `sub` (lower case) in the lower-cased text: from the finder's one
@@ -374,9 +402,11 @@ class Joined:
                 # finder knows those places (lower-cased: the case is checked here).
                 match, out = searcher.match, set()
                 for prefix in prefixes:
-                    for pos in self.places(prefix.lower()):
-                        if text.startswith(prefix, pos) and match(text, pos):
-                            out.add(self.file_at(pos))
+
+                    def starts_match(pos: int, prefix: str = prefix) -> bool:
+                        return text.startswith(prefix, pos) and match(text, pos) is not None
+
+                    out |= self.files_at(self.places(prefix.lower()), starts_match)
                 return out
 
             def search(pos: int) -> int:

@@ -47,6 +47,22 @@ def test_the_finder_finds_every_place_str_find_does(text: str) -> None:
         assert found.get(w, []) == expected, w
 
 
+@settings(max_examples=200, deadline=None)
+@given(_TEXT, st.integers(1, 9))
+def test_the_finder_finds_every_place_across_its_windows(text: str, window: int) -> None:
+    # The automaton is asked a window at a time; a place that straddles two windows is found
+    # once, in the window it starts in.
+    from unittest import mock
+
+    from secretsync import detection
+
+    low = text.lower()
+    with mock.patch.object(detection, "_WINDOW", window):
+        found = Finder(_WORDS).places(low)
+    for w in _WORDS:
+        assert found.get(w, []) == [i for i in range(len(low)) if low.startswith(w, i)], w
+
+
 def test_a_text_that_is_not_utf8_is_searched_word_by_word() -> None:
     # Undecodable bytes arrive as lone surrogates (surrogateescape), which the Rust
     # automaton cannot take.

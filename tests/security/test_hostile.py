@@ -136,6 +136,21 @@ def test_a_100_mb_file_is_skipped_in_bounded_time_and_memory(tmp_path: Path) -> 
         assert "warning: big.yaml: larger than" in proc.stderr
 
 
+def test_a_file_of_one_keyword_repeated_is_bounded(tmp_path: Path) -> None:
+    """The gates find every place of every keyword in one pass: nearly 8 MB of `key` (2.6
+    million places) must not cost memory for each (the automaton's matches are taken a
+    window at a time) nor a step each once the file holds."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "dense.yaml").write_bytes(b"key" * 2_600_000 + b"\n" + VALUE_LINE.encode())
+    out = tmp_path / "out.json"
+    proc, elapsed, rss = measured("scan", "--no-progress", "-j", "1", "-f", "json", "-o",
+                                  str(out), str(root))
+    assert proc.returncode == 1, proc.stderr[-500:]
+    assert elapsed < TIME_LIMIT and rss < 250, (elapsed, rss)
+    assert [f["path"] for f in json.loads(out.read_text())["findings"]] == ["dense.yaml"]
+
+
 def test_symlinks_out_and_in_loops_are_never_followed(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
