@@ -385,10 +385,6 @@ class Joined:
             found = self._places[sub] = list(_positions(self.low, sub))
         return found
 
-    def file_at(self, pos: int) -> int:
-        """The index of the file that holds offset `pos`."""
-        return bisect.bisect_right(self.starts, pos) - 1
-
     def holding(self, searcher: Searcher) -> set[int]:
         holds_in = getattr(searcher, "holds_in", None)
         if holds_in is not None:
