@@ -411,6 +411,14 @@ class KeywordGate:
         while start > 0 and text[start - 1] in _KEY_CHARS:
             start -= 1
         key = norm(text[start:end])
+        if (not key.endswith(self.endings) and inline is not None and start > 1
+                and text[start - 1] == " " and text[start - 2] in _KEY_CHARS):
+            # A key of two words: YAML's `api key: ...`, an INI `api key = ...` in a block
+            # scalar (documents._INNER reads it whole).
+            start -= 1
+            while start > 0 and text[start - 1] in _KEY_CHARS:
+                start -= 1
+            key = norm(text[start:end])
         if not key.endswith(self.endings) or key.endswith("existingsecret"):
             return False
         if inline is not None:

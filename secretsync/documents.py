@@ -335,10 +335,12 @@ def _finish_doc(
 
 
 # Inner `key: value`, `key = "value"`, `KEY=value`, `"key": "value"` lines of a block scalar,
-# commented out too (`# password: x` in an nginx or HCL config is still a leaked value).
+# commented out too (`# password: x` in an nginx or HCL config is still a leaked value), and an
+# INI key of two words (`api key = ...` in Netdata's stream.conf).
 _INNER = re.compile(
     r"""(?m)^[ \t]*(?:(?:\#|//|;)[ \t]*)?(?:-[ \t]+)?(?:export[ \t]+)?
-        (?:"(?P<qk>[^"\n]{1,100})"|(?P<k>[A-Za-z_][A-Za-z0-9_.\-/]{0,100}))
+        (?:"(?P<qk>[^"\n]{1,100})"|(?P<k>[A-Za-z_][A-Za-z0-9_.\-/]{0,100})
+          |(?P<k2>[A-Za-z_][A-Za-z0-9_]{0,50}[ ][A-Za-z_][A-Za-z0-9_]{0,50})(?=[ \t]*=))
         [ \t]*(?P<op>[:=])[ \t]*
         (?:"(?P<dq>(?:[^"\\\n]|\\.){1,2000})"|'(?P<sq>[^'\n]{1,2000})'|(?P<bare>[^\s"'#;,{}\[\]][^\s#;,{}\[\]]{0,2000}))""",
     re.X,
@@ -401,7 +403,7 @@ def _embedded(
 
     matches: list[tuple[str, int, int]] = []
     for m in _INNER.finditer(value):
-        k = m.group("qk") or m.group("k")
+        k = m.group("qk") or m.group("k") or m.group("k2")
         for g in ("dq", "sq", "bare"):
             if m.group(g) is not None:
                 matches.append((k, m.start(g), m.end(g)))

@@ -83,7 +83,8 @@ def test_the_plan_knows_a_needle_for_every_keyword_gate() -> None:
 # hides a real value still is.
 _DETECTORS = load_detectors()
 _KEYS = st.sampled_from(["secretKey", "secretAccessKey", "SECRET_KEY", "awsSecretKey",
-                         "my secretKey", "automountServiceAccountToken", "password", "token"])
+                         "my secretKey", "automountServiceAccountToken", "password", "token",
+                         "api key", "the api key"])
 _VALUES = st.sampled_from([
     "false", "'true'", "null", "~", "no # keep", "password", "DB_PASSWORD", "db-password",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Zq8xR2mV9tLw4Kp7Hs3N", "\"Zq8xR2mV9tLw4Kp7Hs3N\"",

@@ -49,6 +49,12 @@ CASES = [
      "kind: ApplicationSet\nspec:\n  template:\n    spec:\n      source:\n        helm:\n"
      "          values: |\n            telegram:\n              chat_id: -1001234567890\n",
      [(9, "telegram-chat-id")]),
+    ("netdata-stream-api-key",
+     "netdata:\n  child:\n    configs:\n      stream:\n        data: |\n          [stream]\n"
+     "            enabled = yes\n            destination = netdata:19999\n"
+     "            api key = 5e2c7a91-3f4b-4d8e-9a61-0b7c2d4e8f13\n"
+     "            the api key: see the docs\n            log level = debug\n",
+     [(9, "generic-secret")]),
 ]
 
 

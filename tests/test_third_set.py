@@ -21,9 +21,9 @@ from .conftest import REPO
 LABELS = REPO / "benchmarks" / "third-set-labels.tsv"
 THIRD = Path(os.environ.get("SECRETSYNC_THIRD_SET") or REPO.parent / "third")
 FILES = 2748
-# Labelled secrets left unreported, each with its reason in the labels file: a Netdata API key
-# under an INI key with a space (`api key = `, twice) and a six-letter password.
-KNOWN_MISSES = 3
+# Labelled secrets left unreported, each with its reason in the labels file: a six-letter
+# password (a Netdata API key under the two-word INI key `api key =`, twice, is found since).
+KNOWN_MISSES = 1
 HARMLESS_REPORTED = 2
 """A third party's R2 host named in a network policy comment; a commented application default."""
 
