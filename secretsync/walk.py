@@ -53,8 +53,6 @@ def _is_template(rel: str) -> bool:
     return "templates" in parts[:-1] and rel.endswith(TEMPLATE_SUFFIXES)
 
 
-def _wanted(rel: str) -> bool:
-    return rel.endswith(YAML_SUFFIXES) or _is_template(rel)
 
 
 def scan_base(roots: Sequence[Path]) -> Path:
@@ -87,7 +85,8 @@ def walk(
             for pat in excludes
         )
 
-    def add_file(path: str, rel: str, root_real: str, is_link: bool) -> None:
+    def add_file(path: str, rel: str, root_real: str, is_link: bool,
+                 template: bool | None = None) -> None:
         if is_link:
             target = os.path.realpath(path)
             if os.path.commonpath([target, root_real]) != root_real:
@@ -107,7 +106,9 @@ def walk(
             skipped.append(
                 Skipped(rel, f"larger than the {max_bytes} byte limit (--max-file-size)"))
             return
-        files.setdefault(rel, SourceFile(path, rel, _is_template(rel), st.st_size))
+        if template is None:
+            template = _is_template(rel)
+        files.setdefault(rel, SourceFile(path, rel, template, st.st_size))
 
     def visit(top: str, root_real: str) -> None:
         # An explicit stack, not recursion: a hostile tree may nest deeper than Python's
@@ -124,17 +125,23 @@ def walk(
             except OSError as exc:
                 skipped.append(Skipped(rel_of(directory), f"cannot list: {exc.strerror}"))
                 continue
+            # Most entries are directories or files no scan wants: their names are enough
+            # (the entry's type comes with the listing, no system call).
+            in_templates = "templates" in prefix.split("/")
             for e in entries:
-                rel = prefix + e.name
-                link = e.is_symlink()
+                name = e.name
                 if e.is_dir(follow_symlinks=False):
-                    if e.name not in SKIP_DIRS and not excluded(rel):
-                        stack.append((e.path, rel + "/"))
-                elif link and os.path.isdir(e.path):
+                    if name not in SKIP_DIRS and not excluded(prefix + name):
+                        stack.append((e.path, prefix + name + "/"))
+                    continue
+                link = e.is_symlink()
+                if link and os.path.isdir(e.path):
                     # Never followed: no loops, nothing outside the tree by the back door.
-                    skipped.append(Skipped(rel, "directory symlink not followed"))
-                elif _wanted(rel) and not excluded(rel):
-                    add_file(e.path, rel, root_real, link)
+                    skipped.append(Skipped(prefix + name, "directory symlink not followed"))
+                    continue
+                template = in_templates and name.endswith(TEMPLATE_SUFFIXES)
+                if (template or name.endswith(YAML_SUFFIXES)) and not excluded(prefix + name):
+                    add_file(e.path, prefix + name, root_real, link, template)
 
     for root in roots:
         if root.is_dir():
