@@ -39,7 +39,8 @@ class SourceFile:
         # One read of the size the walk saw, and one byte more (a file that grew is read to
         # its end): `open(...).read()` also asked the file's size again and read once more
         # to see the end, two system calls of five on each of a tree's files.
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
         try:
             data = os.read(fd, self.size + 1)
             if len(data) == self.size:
@@ -61,8 +62,6 @@ class Skipped:
 def _is_template(rel: str) -> bool:
     parts = rel.split("/")
     return "templates" in parts[:-1] and rel.endswith(TEMPLATE_SUFFIXES)
-
-
 
 
 def scan_base(roots: Sequence[Path]) -> Path:
